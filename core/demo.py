@@ -1,0 +1,76 @@
+"""Demo data for `make run`: contact details and population for Göteborgsregionen's members and a
+few neighbours, and demo users for every role. Organisation numbers other than Göteborg's are
+made-up but Luhn-valid; populations are rounded illustrative figures, marked as demo."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import services
+from core.models import Municipality, MunicipalityPopulation
+
+DEMO_PASSWORD = "Samverkan-demo-2026"
+DEMO_SOURCE = "Demodata (avrundat)"
+
+# kommunkod: (org number, bankgiro, street, postal code, city, invoice e-mail)
+DEMO_MUNICIPALITIES = {
+    "1480": ("212000-1355", "5050-1097", "Box 1000", "405 30", "Göteborg", "fakturor@goteborg.demo"),
+    "1401": ("212000-1371", "540-2961", "Box 200", "435 80", "Mölnlycke", "fakturor@harryda.demo"),
+    "1441": ("212000-1447", "5050-1055", "Box 500", "443 80", "Lerum", "fakturor@lerum.demo"),
+    "1402": ("212000-1488", None, "Box 100", "433 21", "Partille", None),
+    "1481": ("212000-1462", None, "Göteborgsvägen 11", "431 82", "Mölndal", None),
+    "1460": ("212000-1454", None, "Box 14", "666 21", "Bengtsfors", None),
+    "1461": ("212000-1561", None, "Box 112", "464 22", "Mellerud", None),
+}
+
+# Rounded illustrative populations (31 December) for cost splits in the demo agreements.
+DEMO_POPULATION = {
+    "1440": 32600, "1489": 42600, "1480": 607900, "1401": 39700, "1384": 86000, "1482": 48700,
+    "1441": 44000, "1462": 14200, "1481": 70900, "1402": 40500, "1415": 27800, "1419": 16000,
+    "1407": 13100, "1460": 9100, "1461": 8900,
+}
+
+DEMO_USERS = [
+    {"email": "sysadmin@samverkan.demo", "name": "Sam Systemadmin", "roles": ["sysadmin"], "kommun": None},
+    {"email": "admin@harryda.demo", "name": "Anna Administratör", "roles": ["admin"], "kommun": "1401"},
+    {"email": "handlaggare@harryda.demo", "name": "Hassan Handläggare", "roles": ["caseworker"], "kommun": "1401"},
+    {"email": "ekonomi@harryda.demo", "name": "Eva Ekonom", "roles": ["finance"], "kommun": "1401"},
+    {"email": "jurist@harryda.demo", "name": "Johan Jurist", "roles": ["legal"], "kommun": "1401"},
+    {"email": "revisor@harryda.demo", "name": "Rut Revisor", "roles": ["auditor"], "kommun": "1401"},
+    {"email": "admin@lerum.demo", "name": "Lars Lerumsson", "roles": ["admin"], "kommun": "1441"},
+    {"email": "ekonomi@lerum.demo", "name": "Lina Ekonom", "roles": ["finance"], "kommun": "1441"},
+    {"email": "admin@goteborg.demo", "name": "Göran Göteborgare", "roles": ["admin", "legal"], "kommun": "1480"},
+    {"email": "ekonomi@goteborg.demo", "name": "Greta Ekonom", "roles": ["finance"], "kommun": "1480"},
+]
+
+
+def load_demo_data(session: Session) -> list[str]:
+    """Fill in demo details and users. Expects the reference municipalities to be loaded."""
+    by_code = {m.kommunkod: m for m in session.scalars(select(Municipality))}
+    for code, (org, bankgiro, street, postal, city, email) in DEMO_MUNICIPALITIES.items():
+        m = by_code[code]
+        m.org_number, m.bankgiro, m.street_address = org, bankgiro, street
+        m.postal_code, m.city, m.invoice_email = postal, city, email
+    for code, population in DEMO_POPULATION.items():
+        for year, factor in ((2024, 1.0), (2025, 1.008)):
+            session.add(
+                MunicipalityPopulation(
+                    municipality=by_code[code], year=year, population=int(round(population * factor, -1)),
+                    reference_date=dt.date(year, 12, 31), source=DEMO_SOURCE,
+                )
+            )
+    session.flush()
+    created = []
+    for u in DEMO_USERS:
+        user = services.create_user(
+            session, None,
+            {
+                "email": u["email"], "name": u["name"], "roles": u["roles"], "password": DEMO_PASSWORD,
+                "municipality_id": by_code[u["kommun"]].id if u["kommun"] else None,
+            },
+        )
+        created.append(user.email)
+    return created

@@ -1,0 +1,12 @@
+"""Import every package's models so that Base.metadata is complete (Alembic, drift tests)."""
+
+from __future__ import annotations
+
+import importlib
+
+MODEL_MODULES = ["core.models"]
+
+
+def import_all_models() -> None:
+    for name in MODEL_MODULES:
+        importlib.import_module(name)

@@ -1,0 +1,172 @@
+"""marshmallow schemas of the shell: API representations and the validation shared with HTML forms."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates
+
+from core import validation
+from core.models import Role
+
+
+class BaseSchema(Schema):
+    """Unknown fields are refused; messages are Swedish (see core.validation)."""
+
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+    error_messages = {
+        "unknown": validation.SCHEMA_UNKNOWN_FIELD,
+        "type": validation.SCHEMA_INVALID_INPUT,
+    }
+
+
+class QuerySchema(BaseSchema):
+    """Query-string filters: other parameters (page, page_size) belong to pagination."""
+
+    class Meta:
+        unknown = EXCLUDE
+        ordered = True
+
+
+class BlankToNoneMixin:
+    """HTML forms send empty strings for empty fields; treat them as 'no value'."""
+
+    @pre_load
+    def _blank_to_none(self, data, **kwargs):
+        if isinstance(data, dict):
+            return {k: (None if isinstance(v, str) and v.strip() == "" else v) for k, v in data.items()}
+        return data
+
+
+class PopulationSchema(BaseSchema):
+    year = fields.Integer(required=True, validate=validate.Range(1900, 2200))
+    population = fields.Integer(required=True, validate=validate.Range(0, 2_000_000))
+    reference_date = fields.Date(allow_none=True)
+    source = fields.String(allow_none=True, validate=validate.Length(max=200))
+
+
+class MunicipalitySchema(BaseSchema):
+    id = fields.Integer(dump_only=True)
+    kommunkod = fields.String(dump_only=True)
+    name = fields.String(dump_only=True)
+    county_code = fields.String(dump_only=True)
+    county_name = fields.String(dump_only=True)
+    org_number = fields.String(dump_only=True, allow_none=True)
+    peppol_id = fields.String(dump_only=True, attribute="effective_peppol_id", allow_none=True)
+    bankgiro = fields.String(dump_only=True, allow_none=True)
+    street_address = fields.String(dump_only=True, allow_none=True)
+    postal_code = fields.String(dump_only=True, allow_none=True)
+    city = fields.String(dump_only=True, allow_none=True)
+    invoice_email = fields.String(dump_only=True, allow_none=True)
+    populations = fields.List(fields.Nested(PopulationSchema), dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class MunicipalityUpdateSchema(BlankToNoneMixin, BaseSchema):
+    """Editable fields. Absent fields are left alone; null (or an empty form field) clears a value."""
+
+    org_number = fields.String(allow_none=True)
+    peppol_id = fields.String(allow_none=True)
+    bankgiro = fields.String(allow_none=True)
+    street_address = fields.String(allow_none=True, validate=validate.Length(max=200))
+    postal_code = fields.String(allow_none=True)
+    city = fields.String(allow_none=True, validate=validate.Length(max=100))
+    invoice_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+
+    @post_load
+    def _normalize(self, data, **kwargs):
+        errors = {}
+        for key, normalizer in (
+            ("org_number", validation.normalize_org_number),
+            ("bankgiro", validation.normalize_bankgiro),
+            ("peppol_id", validation.normalize_peppol_id),
+            ("postal_code", validation.normalize_postal_code),
+        ):
+            if data.get(key) is not None:
+                try:
+                    data[key] = normalizer(data[key])
+                except ValidationError as exc:
+                    errors[key] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+        return data
+
+
+class MunicipalityQuerySchema(QuerySchema):
+    q = fields.String(load_default=None, metadata={"description": "Sök på namn eller kommunkod"})
+    county = fields.String(
+        load_default=None, validate=validate.Regexp(r"^\d{2}$"), metadata={"description": "Länskod, t.ex. 14"}
+    )
+
+
+class UserSchema(BaseSchema):
+    id = fields.Integer(dump_only=True)
+    email = fields.String(dump_only=True)
+    name = fields.String(dump_only=True)
+    municipality_id = fields.Integer(dump_only=True, allow_none=True)
+    municipality = fields.Function(lambda u: u.municipality.name if u.municipality else None, dump_only=True)
+    roles = fields.Function(lambda u: sorted(r.value for r in u.roles), dump_only=True)
+    active = fields.Boolean(dump_only=True)
+    last_login_at = fields.DateTime(dump_only=True, allow_none=True)
+
+
+_ROLE_CHOICES = [r.value for r in Role]
+
+
+class UserCreateSchema(BlankToNoneMixin, BaseSchema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    municipality_id = fields.Integer(allow_none=True, load_default=None)
+    roles = fields.List(fields.String(validate=validate.OneOf(_ROLE_CHOICES)), required=True,
+                        validate=validate.Length(min=1, error="Välj minst en roll."))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=12, max=200))
+    active = fields.Boolean(load_default=True)
+
+    @validates("email")
+    def _email_lower(self, value, **kwargs):
+        if value != value.strip():
+            raise ValidationError("E-postadressen får inte börja eller sluta med mellanslag.")
+
+
+class UserUpdateSchema(BlankToNoneMixin, BaseSchema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    municipality_id = fields.Integer(allow_none=True)
+    roles = fields.List(fields.String(validate=validate.OneOf(_ROLE_CHOICES)),
+                        validate=validate.Length(min=1, error="Välj minst en roll."))
+    active = fields.Boolean()
+    password = fields.String(load_only=True, validate=validate.Length(min=12, max=200))
+
+
+class UserQuerySchema(QuerySchema):
+    q = fields.String(load_default=None)
+    municipality_id = fields.Integer(load_default=None)
+
+
+class ApiTokenSchema(BaseSchema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(dump_only=True)
+    prefix = fields.String(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    expires_at = fields.DateTime(dump_only=True, allow_none=True)
+    revoked_at = fields.DateTime(dump_only=True, allow_none=True)
+
+
+class AuditEntrySchema(BaseSchema):
+    id = fields.Integer(dump_only=True)
+    occurred_at = fields.DateTime(dump_only=True)
+    user_id = fields.Integer(dump_only=True, allow_none=True)
+    actor = fields.String(dump_only=True)
+    action = fields.String(dump_only=True)
+    entity = fields.String(dump_only=True)
+    entity_id = fields.String(dump_only=True)
+    municipality_id = fields.Integer(dump_only=True, allow_none=True)
+    changes = fields.Dict(dump_only=True)
+    entry_hash = fields.String(dump_only=True)
+
+
+class AuditQuerySchema(QuerySchema):
+    entity = fields.String(load_default=None)
+    user_id = fields.Integer(load_default=None)
+    date_from = fields.Date(load_default=None)
+    date_to = fields.Date(load_default=None)

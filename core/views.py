@@ -1,0 +1,371 @@
+"""HTML pages of the shell: login, start page, the municipality register, users, API tokens and
+the audit log. Pages validate with the same schemas and services as the API."""
+
+from __future__ import annotations
+
+import math
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import func, select
+
+from core import services
+from core.audit_queries import audit_query
+from core.auth import authenticate
+from core.db import db_session
+from core.errors import LoginThrottled, ValidationFailed
+from core.models import ROLE_LABELS, AuditEntry, Municipality, Role, User
+from core.permissions import Permission, can, require
+
+auth_bp = Blueprint("core_auth", __name__)
+main_bp = Blueprint("core_main", __name__)
+municipalities_bp = Blueprint("core_municipalities", __name__, url_prefix="/kommuner")
+users_bp = Blueprint("core_users", __name__, url_prefix="/anvandare")
+audit_bp = Blueprint("core_audit", __name__, url_prefix="/granskningslogg")
+
+PAGE_SIZE = 25
+ENTITY_LABELS = {
+    "municipalities": "Kommun",
+    "municipality_populations": "Folkmängd",
+    "users": "Användare",
+    "user_roles": "Användarroll",
+    "api_tokens": "API-nyckel",
+}
+ACTION_LABELS = {"insert": "Skapad", "update": "Ändrad", "delete": "Borttagen"}
+
+
+class Page:
+    """A page of a select() for HTML lists."""
+
+    def __init__(self, stmt, page: int, size: int = PAGE_SIZE):
+        self.total = db_session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        self.pages = max(1, math.ceil(self.total / size))
+        self.page = min(max(1, page), self.pages)
+        self.items = db_session.scalars(stmt.offset((self.page - 1) * size).limit(size)).all()
+        self.first = (self.page - 1) * size + 1 if self.total else 0
+        self.last = (self.page - 1) * size + len(self.items)
+
+    def url(self, page: int) -> str:
+        args = request.args.to_dict()
+        args["sida"] = page
+        return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def _page_arg() -> int:
+    try:
+        return int(request.args.get("sida", 1))
+    except ValueError:
+        return 1
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+# --- Login --------------------------------------------------------------------------------------
+
+
+@auth_bp.route("/logga-in", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("core_main.index"))
+    error = None
+    status = 200
+    email = request.form.get("email", "")
+    if request.method == "POST":
+        try:
+            user = authenticate(email, request.form.get("password", ""))
+        except LoginThrottled as exc:
+            error, status = exc.message, 429
+        else:
+            if user is None:
+                error, status = "Fel e-postadress eller lösenord.", 401
+            else:
+                session.clear()  # no session fixation
+                login_user(user)
+                flash(f"Välkommen, {user.name}.", "success")
+                return redirect(_safe_next(request.args.get("next")) or url_for("core_main.index"))
+    return render_template("core/login.html", error=error, email=email), status
+
+
+@auth_bp.post("/logga-ut")
+def logout():
+    logout_user()
+    session.clear()
+    flash("Du är utloggad.", "info")
+    return redirect(url_for("core_auth.login"))
+
+
+# --- Start page and account ---------------------------------------------------------------------
+
+
+@main_bp.get("/")
+@login_required
+def index():
+    municipality = current_user.municipality
+    return render_template("core/index.html", municipality=municipality)
+
+
+@main_bp.route("/konto", methods=["GET", "POST"])
+@login_required
+def account():
+    new_secret = None
+    errors = {}
+    if request.method == "POST":
+        action = request.form.get("action")
+        if action == "create-token":
+            days_text = request.form.get("days", "").strip()
+            try:
+                days = int(days_text) if days_text else None
+                token, new_secret = services.create_api_token(
+                    db_session, current_user, request.form.get("name", ""), days
+                )
+            except ValueError:
+                errors = {"days": ["Ange antal dagar som ett heltal."]}
+            except ValidationFailed as exc:
+                errors = exc.errors
+            else:
+                flash(f"API-nyckeln '{token.name}' är skapad. Kopiera den nu: den visas bara en gång.", "success")
+        elif action == "revoke-token":
+            token = services.revoke_api_token(db_session, current_user, int(request.form.get("token_id", 0)))
+            flash(f"API-nyckeln '{token.name}' är återkallad.", "success")
+            return redirect(url_for("core_main.account"))
+    tokens = sorted(current_user.tokens, key=lambda t: t.created_at, reverse=True)
+    return render_template(
+        "core/account.html", tokens=tokens, new_secret=new_secret, errors=errors, form=request.form
+    ), (422 if errors else 200)
+
+
+# --- Municipalities -----------------------------------------------------------------------------
+
+
+@municipalities_bp.get("/")
+@login_required
+def municipality_list():
+    require(current_user, Permission.MUNICIPALITY_READ)
+    q = request.args.get("q", "").strip()
+    county = request.args.get("lan", "").strip()
+    stmt = services.search_municipalities(db_session, q or None, county or None)
+    page = Page(stmt, _page_arg())
+    counties = services.list_counties(db_session)
+    return render_template("core/municipalities.html", page=page, q=q, county=county, counties=counties)
+
+
+@municipalities_bp.get("/<int:municipality_id>")
+@login_required
+def municipality_detail(municipality_id: int):
+    require(current_user, Permission.MUNICIPALITY_READ)
+    municipality = services.get_municipality(db_session, municipality_id)
+    return render_template(
+        "core/municipality_detail.html",
+        m=municipality,
+        can_edit=can(current_user, Permission.MUNICIPALITY_EDIT, municipality.id),
+    )
+
+
+@municipalities_bp.route("/<int:municipality_id>/redigera", methods=["GET", "POST"])
+@login_required
+def municipality_edit(municipality_id: int):
+    municipality = services.get_municipality(db_session, municipality_id)
+    require(current_user, Permission.MUNICIPALITY_EDIT, municipality.id)
+    fields = ("org_number", "peppol_id", "bankgiro", "street_address", "postal_code", "city", "invoice_email")
+    errors = {}
+    if request.method == "POST":
+        data = {f: request.form.get(f, "") for f in fields}
+        try:
+            services.update_municipality(db_session, current_user, municipality, data)
+        except ValidationFailed as exc:
+            errors = exc.errors
+            form = data
+        else:
+            flash(f"Uppgifterna för {municipality.name} är sparade.", "success")
+            return redirect(url_for(".municipality_detail", municipality_id=municipality.id))
+    else:
+        form = {f: getattr(municipality, f) or "" for f in fields}
+    return render_template(
+        "core/municipality_edit.html", m=municipality, form=form, errors=errors
+    ), (422 if errors else 200)
+
+
+@municipalities_bp.post("/<int:municipality_id>/folkmangd")
+@login_required
+def municipality_population(municipality_id: int):
+    municipality = services.get_municipality(db_session, municipality_id)
+    from core.schemas import PopulationSchema
+
+    data = {k: request.form.get(k, "").replace(" ", "").replace("\u00a0", "") for k in ("year", "population")}
+    data["source"] = request.form.get("source") or None
+    try:
+        values = services.load_or_raise(PopulationSchema(), data)
+        services.set_population(
+            db_session, current_user, municipality, values["year"], values["population"], None, values.get("source")
+        )
+    except ValidationFailed as exc:
+        messages = "; ".join(f"{'År' if k == 'year' else 'Folkmängd' if k == 'population' else k}: {' '.join(v)}"
+                             for k, v in exc.errors.items())
+        flash(f"Folkmängden sparades inte. {messages}", "error")
+        return redirect(url_for(".municipality_detail", municipality_id=municipality.id) + "#folkmangd")
+    flash(f"Folkmängd {values['year']} för {municipality.name} är sparad.", "success")
+    return redirect(url_for(".municipality_detail", municipality_id=municipality.id) + "#folkmangd")
+
+
+@municipalities_bp.route("/folkmangd/import", methods=["GET", "POST"])
+@login_required
+def population_import():
+    if not (current_user.is_sysadmin or current_user.has_role(Role.ADMIN, Role.FINANCE)):
+        require(current_user, Permission.MUNICIPALITY_EDIT, -1)
+    result = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            flash("Välj en CSV-fil att läsa in.", "error")
+            return render_template("core/population_import.html", result=None), 422
+        result = services.import_population_csv(db_session, current_user, upload.read())
+        if result.ok:
+            flash(
+                f"Inläsningen är klar: {result.created} nya, {result.updated} ändrade och "
+                f"{result.unchanged} oförändrade uppgifter om folkmängd.",
+                "success",
+            )
+            return redirect(url_for(".population_import"))
+        return render_template("core/population_import.html", result=result), 422
+    return render_template("core/population_import.html", result=result)
+
+
+# --- Users (system administrators manage; administrators and auditors read their own) ----------
+
+
+@users_bp.get("/")
+@login_required
+def user_list():
+    q = request.args.get("q", "").strip()
+    stmt = services.search_users(db_session, current_user, q or None)
+    return render_template(
+        "core/users.html", page=Page(stmt, _page_arg()), q=q, role_labels=ROLE_LABELS,
+        can_manage=can(current_user, Permission.USER_MANAGE),
+    )
+
+
+def _user_form_data() -> dict:
+    data = {
+        "name": request.form.get("name", ""),
+        "municipality_id": request.form.get("municipality_id") or None,
+        "roles": request.form.getlist("roles"),
+        "active": request.form.get("active") == "on",
+    }
+    if request.form.get("password"):
+        data["password"] = request.form["password"]
+    return data
+
+
+def _municipality_choices():
+    return db_session.execute(select(Municipality.id, Municipality.name).order_by(Municipality.name)).all()
+
+
+@users_bp.route("/ny", methods=["GET", "POST"])
+@login_required
+def user_create():
+    require(current_user, Permission.USER_MANAGE)
+    errors, form = {}, {"roles": [], "active": True}
+    if request.method == "POST":
+        form = _user_form_data() | {"email": request.form.get("email", "")}
+        try:
+            user = services.create_user(db_session, current_user, form)
+        except ValidationFailed as exc:
+            errors = exc.errors
+        else:
+            flash(f"Användaren {user.name} är skapad.", "success")
+            return redirect(url_for(".user_list"))
+    return render_template(
+        "core/user_form.html", user=None, form=form, errors=errors, roles=list(Role),
+        role_labels=ROLE_LABELS, municipalities=_municipality_choices(),
+    ), (422 if errors else 200)
+
+
+@users_bp.route("/<int:user_id>/redigera", methods=["GET", "POST"])
+@login_required
+def user_edit(user_id: int):
+    require(current_user, Permission.USER_MANAGE)
+    user = services.get_user(db_session, user_id)
+    errors = {}
+    if request.method == "POST":
+        form = _user_form_data()
+        try:
+            services.update_user(db_session, current_user, user, form)
+        except ValidationFailed as exc:
+            errors = exc.errors
+        else:
+            flash(f"Användaren {user.name} är sparad.", "success")
+            return redirect(url_for(".user_list"))
+        form["email"] = user.email
+    else:
+        form = {
+            "email": user.email, "name": user.name, "municipality_id": user.municipality_id,
+            "roles": [r.value for r in user.roles], "active": user.active,
+        }
+    return render_template(
+        "core/user_form.html", user=user, form=form, errors=errors, roles=list(Role),
+        role_labels=ROLE_LABELS, municipalities=_municipality_choices(),
+    ), (422 if errors else 200)
+
+
+# --- Audit log ----------------------------------------------------------------------------------
+
+
+@audit_bp.get("/")
+@login_required
+def audit_list():
+    from core.schemas import AuditQuerySchema
+
+    raw = {
+        "entity": request.args.get("entitet") or None,
+        "user_id": request.args.get("anvandare") or None,
+        "date_from": request.args.get("fran") or None,
+        "date_to": request.args.get("till") or None,
+    }
+    filters = services.load_or_raise(AuditQuerySchema(), {k: v for k, v in raw.items() if v is not None})
+    stmt = audit_query(current_user, **filters)
+    page = Page(stmt, _page_arg())
+    user_ids = {e.user_id for e in page.items if e.user_id}
+    users = (
+        {u.id: u for u in db_session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
+    )
+    entities = db_session.scalars(select(AuditEntry.entity).distinct().order_by(AuditEntry.entity)).all()
+    return render_template(
+        "core/audit.html", page=page, raw=raw, users=users, entities=entities,
+        entity_labels=ENTITY_LABELS, action_labels=ACTION_LABELS,
+    )
+
+
+def register_views(app: Flask) -> None:
+    for bp in (auth_bp, main_bp, municipalities_bp, users_bp, audit_bp):
+        app.register_blueprint(bp)
+
+    @app.context_processor
+    def _navigation():
+        user = current_user if current_user and current_user.is_authenticated else None
+        nav = []
+        if user is not None:
+            nav.append(("core_main.index", "Start"))
+            nav.append(("core_municipalities.municipality_list", "Kommuner"))
+            if can(user, Permission.USER_READ):
+                nav.append(("core_users.user_list", "Användare"))
+            if can(user, Permission.AUDIT_READ):
+                nav.append(("core_audit.audit_list", "Granskningslogg"))
+            nav.append(("core_main.account", "Mitt konto"))
+        return {"nav_items": nav, "role_labels": ROLE_LABELS, "Permission": Permission, "can": can}
