@@ -211,8 +211,14 @@ def verify_audit_chain(session: Session) -> AuditVerification:
     """Recompute every link; report the first entry whose hash or link does not match."""
     prev_hash = GENESIS_HASH
     checked = 0
-    result = session.execute(select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=1000))
-    for entry in result.scalars():
+    # Plain rows, not ORM objects: the check must read what is stored, not an identity-map copy.
+    columns = (
+        AuditEntry.id, AuditEntry.occurred_at, AuditEntry.user_id, AuditEntry.actor, AuditEntry.action,
+        AuditEntry.entity, AuditEntry.entity_id, AuditEntry.municipality_id, AuditEntry.changes,
+        AuditEntry.prev_hash, AuditEntry.entry_hash,
+    )
+    rows = session.execute(select(*columns).order_by(AuditEntry.id).execution_options(yield_per=2000))
+    for entry in rows:
         if entry.prev_hash != prev_hash:
             return AuditVerification(
                 False, checked, entry.id, "länken till föregående post stämmer inte (en post saknas eller ändrats)"
@@ -225,7 +231,9 @@ def verify_audit_chain(session: Session) -> AuditVerification:
             return AuditVerification(False, checked, entry.id, "postens innehåll stämmer inte med dess hash")
         prev_hash = entry.entry_hash
         checked += 1
-    head = session.execute(select(AuditChainHead).where(AuditChainHead.id == 1)).scalar_one_or_none()
+    head = session.execute(
+        select(AuditChainHead.last_hash, AuditChainHead.entries).where(AuditChainHead.id == 1)
+    ).first()
     if head is not None and (head.last_hash != prev_hash or head.entries != checked):
         return AuditVerification(False, checked, None, "kedjans sista post saknas eller antalet poster stämmer inte")
     return AuditVerification(True, checked)

@@ -1,0 +1,163 @@
+"""Fixtures for real-browser tests: a live server per database backend and a headless Chromium.
+
+`live_server` serves the app from a background thread on its own, freshly migrated and seeded
+database (one per backend, like the main suite). It does not use the `db`/`client` fixtures of
+tests/conftest.py: those bind the session to one connection, which a server thread must not share.
+Data committed here stays for the session's e2e tests; each test gets a fresh browser profile.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from core import services
+from core.audit import acting_as
+from core.db import make_engine, unit_of_work
+from core.migrate import upgrade
+from core.models import Municipality
+from tests.conftest import make_test_app
+from tests.support import DEMO_PASSWORD, IN_CI, backends, fresh_database
+
+CHROMIUM_BINARY = Path("/usr/bin/chromium")
+CHROMEDRIVER_BINARY = Path("/usr/bin/chromedriver")
+CHROME_ARGUMENTS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-dev-shm-usage",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1280,1024",
+)
+# How long explicit waits in the tests may take before they fail.
+WAIT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class SeededUser:
+    email: str
+    password: str
+    name: str
+    municipality: str
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    app: Flask
+    finance_user: SeededUser
+
+    def page(self, path: str) -> str:
+        """The absolute URL of `path` (e.g. "/logga-in") on this server."""
+        return self.url + path
+
+
+FINANCE_USER = SeededUser(
+    email="ekonomi@harryda.test",
+    password=DEMO_PASSWORD,
+    name="Eva Ekonom",
+    municipality="Härryda",
+)
+
+
+def _seed(app: Flask) -> None:
+    with app.app_context(), acting_as("test: e2e"), unit_of_work() as session:
+        services.load_reference_municipalities(session)
+        municipality = session.scalar(select(Municipality).where(Municipality.name == FINANCE_USER.municipality))
+        assert municipality is not None, f"reference data lacks {FINANCE_USER.municipality}"
+        services.create_user(
+            session,
+            None,
+            {
+                "email": FINANCE_USER.email,
+                "name": FINANCE_USER.name,
+                "roles": ["finance"],
+                "password": FINANCE_USER.password,
+                "municipality_id": municipality.id,
+                "active": True,
+            },
+        )
+
+
+@pytest.fixture(scope="session", params=backends())
+def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The app on a fresh database of one backend, served on a free local port in a daemon thread."""
+    kind: str = request.param
+    with fresh_database(kind, tmp_path_factory.mktemp(f"e2e-{kind}")) as url:
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+
+        app = make_test_app(url)
+        try:
+            _seed(app)
+            server = make_server("127.0.0.1", 0, app, threaded=True)
+            thread = threading.Thread(target=server.serve_forever, name=f"e2e-server-{kind}", daemon=True)
+            thread.start()
+            try:
+                yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app, finance_user=FINANCE_USER)
+            finally:
+                server.shutdown()
+                server.server_close()
+                thread.join(timeout=WAIT_SECONDS)
+        finally:
+            app.extensions["samverkan_engine"].dispose()
+
+
+def _require_browser() -> None:
+    missing = [str(p) for p in (CHROMIUM_BINARY, CHROMEDRIVER_BINARY) if not p.exists()]
+    if not missing:
+        return
+    message = f"Headless Chromium is missing ({', '.join(missing)})."
+    if IN_CI:
+        pytest.fail(message + " In CI that is an error: the browser tests must run.", pytrace=False)
+    pytest.skip(message + " Install it: apt-get install -y chromium chromium-driver")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    # Keep each phase's report on the test item so that `browser` can tell whether the test failed.
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def browser(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    """A headless Chromium with a fresh profile; saves a screenshot to tmp_path if the test fails."""
+    _require_browser()
+    profile = Path(tempfile.mkdtemp(prefix="e2e-chromium-"))
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM_BINARY)
+    for argument in (*CHROME_ARGUMENTS, f"--user-data-dir={profile}"):
+        options.add_argument(argument)
+    # Giving the driver's path explicitly keeps Selenium Manager (which would go online) out of it.
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER_BINARY)))
+    try:
+        yield driver
+    finally:
+        try:
+            report = getattr(request.node, "report_call", None)
+            if report is not None and report.failed:
+                screenshot = tmp_path / "failure.png"
+                driver.save_screenshot(str(screenshot))
+                print(f"Screenshot of the failing page: {screenshot} ({driver.current_url})")
+        finally:
+            driver.quit()
+            shutil.rmtree(profile, ignore_errors=True)
