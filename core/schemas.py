@@ -120,7 +120,7 @@ class UserCreateSchema(BlankToNoneMixin, BaseSchema):
     municipality_id = fields.Integer(allow_none=True, load_default=None)
     roles = fields.List(fields.String(validate=validate.OneOf(_ROLE_CHOICES)), required=True,
                         validate=validate.Length(min=1, error="Välj minst en roll."))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(min=12, max=200))
+    password = fields.String(required=True, load_only=True, validate=[validate.Length(min=12), validate.Length(max=200)])
     active = fields.Boolean(load_default=True)
 
     @validates("email")
@@ -135,7 +135,7 @@ class UserUpdateSchema(BlankToNoneMixin, BaseSchema):
     roles = fields.List(fields.String(validate=validate.OneOf(_ROLE_CHOICES)),
                         validate=validate.Length(min=1, error="Välj minst en roll."))
     active = fields.Boolean()
-    password = fields.String(load_only=True, validate=validate.Length(min=12, max=200))
+    password = fields.String(load_only=True, validate=[validate.Length(min=12), validate.Length(max=200)])
 
 
 class UserQuerySchema(QuerySchema):
