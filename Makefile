@@ -14,7 +14,7 @@ run: db
 	@$(FLASK) core demo-logins
 	@echo ""
 	@echo "Samverkan körs på http://127.0.0.1:$(PORT)/  (avsluta med Ctrl+C)"
-	@$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	@$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile - wsgi:app
 
 test: setup
 	@bash scripts/system-deps.sh chromium chromium-driver poppler-utils

@@ -32,15 +32,15 @@ from core.schemas import (
 SWAGGER_ASSETS = Path(flask_swagger_ui.__file__).parent / "dist"
 
 municipalities_blp = Blueprint(
-    "api_municipalities", __name__, url_prefix="/api/v1/municipalities",
+    "municipalities", __name__, url_prefix="/api/v1/municipalities",
     description="Kommunregistret: kommunkod, namn, län, organisationsnummer, Peppol-id, Bankgiro, folkmängd.",
 )
 users_blp = Blueprint(
-    "api_users", __name__, url_prefix="/api/v1/users",
+    "users", __name__, url_prefix="/api/v1/users",
     description="Användare och roller. Systemadministratörer hanterar alla; andra ser sin egen kommun.",
 )
 audit_blp = Blueprint(
-    "api_audit", __name__, url_prefix="/api/v1/audit",
+    "audit", __name__, url_prefix="/api/v1/audit",
     description="Granskningsloggen (endast läsning, för revisorer).",
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -18,6 +19,10 @@ def alembic_config(engine: Engine | None = None) -> Config:
         cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     cfg.attributes["engine"] = engine
     return cfg
+
+
+# Alembic's INFO lines ("Running upgrade ...") are noise in `make run`; warnings still show.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -344,6 +344,22 @@ def set_password(session: Session, user: User, password: str) -> None:
     session.flush()
 
 
+def change_own_password(session: Session, user: User, current: str, new: str, repeat: str) -> None:
+    """A user changes their own password: the current one must be given, the new one twice."""
+    from core.auth import verify_password
+
+    errors = {}
+    if not verify_password(user, current or ""):
+        errors["current_password"] = ["Det nuvarande lösenordet stämmer inte."]
+    if len(new or "") < MIN_PASSWORD_LENGTH:
+        errors["new_password"] = [f"Minst {MIN_PASSWORD_LENGTH} tecken."]
+    elif new != repeat:
+        errors["repeat_password"] = ["Lösenorden är inte lika."]
+    if errors:
+        raise ValidationFailed(errors=errors)
+    set_password(session, user, new)
+
+
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:

@@ -42,6 +42,16 @@ ENTITY_LABELS = {
     "api_tokens": "API-nyckel",
 }
 ACTION_LABELS = {"insert": "Skapad", "update": "Ändrad", "delete": "Borttagen"}
+FIELD_LABELS = {
+    "kommunkod": "kommunkod", "name": "namn", "county_code": "länskod", "county_name": "län",
+    "org_number": "organisationsnummer", "peppol_id": "Peppol-id", "bankgiro": "Bankgiro",
+    "street_address": "adress", "postal_code": "postnummer", "city": "ort", "invoice_email": "e-post för fakturor",
+    "created_at": "skapad", "updated_at": "ändrad", "municipality_id": "kommun", "year": "år",
+    "population": "folkmängd", "reference_date": "referensdatum", "source": "källa", "email": "e-post",
+    "password_hash": "lösenord", "active": "aktiv", "last_login_at": "senast inloggad", "user_id": "användare",
+    "role": "roll", "prefix": "nyckelns början", "token_hash": "nyckel", "expires_at": "giltig till",
+    "revoked_at": "återkallad",
+}
 
 
 class Page:
@@ -141,6 +151,17 @@ def account():
                 errors = exc.errors
             else:
                 flash(f"API-nyckeln '{token.name}' är skapad. Kopiera den nu: den visas bara en gång.", "success")
+        elif action == "change-password":
+            try:
+                services.change_own_password(
+                    db_session, current_user, request.form.get("current_password", ""),
+                    request.form.get("new_password", ""), request.form.get("repeat_password", ""),
+                )
+            except ValidationFailed as exc:
+                errors = exc.errors
+            else:
+                flash("Ditt lösenord är ändrat.", "success")
+                return redirect(url_for("core_main.account"))
         elif action == "revoke-token":
             token = services.revoke_api_token(db_session, current_user, int(request.form.get("token_id", 0)))
             flash(f"API-nyckeln '{token.name}' är återkallad.", "success")
@@ -346,9 +367,11 @@ def audit_list():
         {u.id: u for u in db_session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
     )
     entities = db_session.scalars(select(AuditEntry.entity).distinct().order_by(AuditEntry.entity)).all()
+    # The people an auditor may filter on: the users they may see (their own municipality's).
+    user_choices = db_session.scalars(services.search_users(db_session, current_user)).all()
     return render_template(
-        "core/audit.html", page=page, raw=raw, users=users, entities=entities,
-        entity_labels=ENTITY_LABELS, action_labels=ACTION_LABELS,
+        "core/audit.html", page=page, raw=raw, users=users, entities=entities, user_choices=user_choices,
+        entity_labels=ENTITY_LABELS, action_labels=ACTION_LABELS, field_labels=FIELD_LABELS,
     )
 
 

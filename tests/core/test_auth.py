@@ -203,3 +203,24 @@ def test_open_redirect_after_login_is_ignored(client, make_user):
                                                       "csrf_token": token},
     )
     assert response.headers["Location"] == "/"
+
+
+def test_user_changes_own_password(login_as, db):
+    from core.auth import verify_password
+    from core.models import User
+
+    c = login_as("finance")
+    wrong = c.post_form("/konto", {"action": "change-password", "current_password": "fel",
+                                   "new_password": "Nytt-lösenord-123", "repeat_password": "Nytt-lösenord-123"})
+    assert wrong.status_code == 422
+    assert "Det nuvarande lösenordet stämmer inte." in wrong.get_data(as_text=True)
+    mismatch = c.post_form("/konto", {"action": "change-password", "current_password": DEMO_PASSWORD,
+                                      "new_password": "Nytt-lösenord-123", "repeat_password": "Annat-lösenord-123"})
+    assert "Lösenorden är inte lika." in mismatch.get_data(as_text=True)
+    db.expire_all()
+    assert verify_password(db.get(User, c.user.id), DEMO_PASSWORD)
+    ok = c.post_form("/konto", {"action": "change-password", "current_password": DEMO_PASSWORD,
+                                "new_password": "Nytt-lösenord-123", "repeat_password": "Nytt-lösenord-123"})
+    assert ok.status_code == 302
+    db.expire_all()
+    assert verify_password(db.get(User, c.user.id), "Nytt-lösenord-123")
