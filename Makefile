@@ -16,8 +16,9 @@ run: db
 	@echo "Samverkan körs på http://127.0.0.1:$(PORT)/  (avsluta med Ctrl+C)"
 	@$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile - wsgi:app
 
-test: setup
+test: db
 	@bash scripts/system-deps.sh chromium chromium-driver poppler-utils
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 setup: $(VENV)/.installed

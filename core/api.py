@@ -32,15 +32,21 @@ from core.schemas import (
 SWAGGER_ASSETS = Path(flask_swagger_ui.__file__).parent / "dist"
 
 municipalities_blp = Blueprint(
-    "municipalities", __name__, url_prefix="/api/v1/municipalities",
+    "municipalities",
+    __name__,
+    url_prefix="/api/v1/municipalities",
     description="Kommunregistret: kommunkod, namn, län, organisationsnummer, Peppol-id, Bankgiro, folkmängd.",
 )
 users_blp = Blueprint(
-    "users", __name__, url_prefix="/api/v1/users",
+    "users",
+    __name__,
+    url_prefix="/api/v1/users",
     description="Användare och roller. Systemadministratörer hanterar alla; andra ser sin egen kommun.",
 )
 audit_blp = Blueprint(
-    "audit", __name__, url_prefix="/api/v1/audit",
+    "audit",
+    __name__,
+    url_prefix="/api/v1/audit",
     description="Granskningsloggen (endast läsning, för revisorer).",
 )
 
@@ -100,8 +106,13 @@ class MunicipalityPopulation(MethodView):
         if values["year"] != year:
             raise ValidationFailed(errors={"year": ["Året i adressen och i uppgifterna skiljer sig åt."]})
         return services.set_population(
-            db_session, current_user, municipality, year, values["population"],
-            values.get("reference_date"), values.get("source"),
+            db_session,
+            current_user,
+            municipality,
+            year,
+            values["population"],
+            values.get("reference_date"),
+            values.get("source"),
         )
 
 

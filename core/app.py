@@ -81,15 +81,20 @@ def _register_transaction(app: Flask) -> None:
 
 
 def _register_security(app: Flask) -> None:
+    from flask_login import current_user
+
     from core.auth import bearer_token, csrf
 
     @app.before_request
     def _csrf():
         # Every form and cookie-authenticated call is CSRF-checked; bearer-token API calls carry no
         # cookie, so a forged cross-site request cannot use them.
-        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE") or not app.config.get("WTF_CSRF_ENABLED", True):
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE") or not app.config.get(
+            "WTF_CSRF_ENABLED", True
+        ):
             return
-        if request.path.startswith("/api/") and bearer_token():
+        if request.path.startswith("/api/") and (bearer_token() or not current_user.is_authenticated):
+            # Without a session cookie there is nothing to forge; the API answers 401 itself.
             return
         csrf.protect()
 

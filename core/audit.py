@@ -185,17 +185,27 @@ def append_entries(session: Session, rows: list[dict]) -> None:
     values = []
     for row in sorted(rows, key=lambda r: (r["entity"], r["entity_id"], r["action"])):
         content = canonical_content(
-            now, user_id, actor, row["action"], row["entity"], row["entity_id"],
-            row["municipality_id"], row["changes"],
+            now,
+            user_id,
+            actor,
+            row["action"],
+            row["entity"],
+            row["entity_id"],
+            row["municipality_id"],
+            row["changes"],
         )
         entry_hash = chain_hash(prev_hash, content)
         values.append(
-            dict(row, occurred_at=now, user_id=user_id, actor=actor, prev_hash=prev_hash, entry_hash=entry_hash)
+            dict(
+                row, occurred_at=now, user_id=user_id, actor=actor, prev_hash=prev_hash, entry_hash=entry_hash
+            )
         )
         prev_hash = entry_hash
     conn.execute(insert(AuditEntry), values)
     conn.execute(
-        update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=prev_hash, entries=count + len(values))
+        update(AuditChainHead)
+        .where(AuditChainHead.id == 1)
+        .values(last_hash=prev_hash, entries=count + len(values))
     )
 
 
@@ -213,19 +223,36 @@ def verify_audit_chain(session: Session) -> AuditVerification:
     checked = 0
     # Plain rows, not ORM objects: the check must read what is stored, not an identity-map copy.
     columns = (
-        AuditEntry.id, AuditEntry.occurred_at, AuditEntry.user_id, AuditEntry.actor, AuditEntry.action,
-        AuditEntry.entity, AuditEntry.entity_id, AuditEntry.municipality_id, AuditEntry.changes,
-        AuditEntry.prev_hash, AuditEntry.entry_hash,
+        AuditEntry.id,
+        AuditEntry.occurred_at,
+        AuditEntry.user_id,
+        AuditEntry.actor,
+        AuditEntry.action,
+        AuditEntry.entity,
+        AuditEntry.entity_id,
+        AuditEntry.municipality_id,
+        AuditEntry.changes,
+        AuditEntry.prev_hash,
+        AuditEntry.entry_hash,
     )
     rows = session.execute(select(*columns).order_by(AuditEntry.id).execution_options(yield_per=2000))
     for entry in rows:
         if entry.prev_hash != prev_hash:
             return AuditVerification(
-                False, checked, entry.id, "länken till föregående post stämmer inte (en post saknas eller ändrats)"
+                False,
+                checked,
+                entry.id,
+                "länken till föregående post stämmer inte (en post saknas eller ändrats)",
             )
         content = canonical_content(
-            entry.occurred_at, entry.user_id, entry.actor, entry.action, entry.entity, entry.entity_id,
-            entry.municipality_id, entry.changes,
+            entry.occurred_at,
+            entry.user_id,
+            entry.actor,
+            entry.action,
+            entry.entity,
+            entry.entity_id,
+            entry.municipality_id,
+            entry.changes,
         )
         if chain_hash(prev_hash, content) != entry.entry_hash:
             return AuditVerification(False, checked, entry.id, "postens innehåll stämmer inte med dess hash")
@@ -235,5 +262,7 @@ def verify_audit_chain(session: Session) -> AuditVerification:
         select(AuditChainHead.last_hash, AuditChainHead.entries).where(AuditChainHead.id == 1)
     ).first()
     if head is not None and (head.last_hash != prev_hash or head.entries != checked):
-        return AuditVerification(False, checked, None, "kedjans sista post saknas eller antalet poster stämmer inte")
+        return AuditVerification(
+            False, checked, None, "kedjans sista post saknas eller antalet poster stämmer inte"
+        )
     return AuditVerification(True, checked)

@@ -14,7 +14,7 @@ from core import services
 from core.audit import acting_as, verify_audit_chain
 from core.db import db_session, unit_of_work
 from core.errors import DomainError
-from core.models import Municipality, Role, User
+from core.models import Role, User
 
 core_cli = AppGroup("core", help="Samverkans grundfunktioner: databas, användare, granskningslogg.")
 
@@ -47,7 +47,9 @@ def seed_cmd(demo: bool) -> None:
         demo_users = []
         if demo and not has_users:
             demo_users = load_demo_data(session)
-    click.echo(f"Kommunregistret: {added} nya kommuner inlästa." if added else "Kommunregistret är redan inläst.")
+    click.echo(
+        f"Kommunregistret: {added} nya kommuner inlästa." if added else "Kommunregistret är redan inläst."
+    )
     if demo_users:
         click.echo(f"Demodata inlästa. Lösenord för alla demoanvändare: {DEMO_PASSWORD}")
 
@@ -56,15 +58,17 @@ def seed_cmd(demo: bool) -> None:
 def demo_logins_cmd() -> None:
     """Skriv ut demoanvändarnas inloggningar."""
     from core.demo import DEMO_PASSWORD, DEMO_USERS
-
     from core.models import ROLE_LABELS
 
     emails = [u["email"] for u in DEMO_USERS]
     with unit_of_work() as session:
         users = session.scalars(select(User).where(User.email.in_(emails)).order_by(User.id)).all()
         rows = [
-            (u.email, ", ".join(ROLE_LABELS[r] for r in sorted(u.roles)),
-             u.municipality.name if u.municipality else "hela landet")
+            (
+                u.email,
+                ", ".join(ROLE_LABELS[r] for r in sorted(u.roles)),
+                u.municipality.name if u.municipality else "hela landet",
+            )
             for u in users
         ]
     if not rows:
@@ -78,7 +82,9 @@ def demo_logins_cmd() -> None:
 @core_cli.command("create-user")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--municipality", "kommunkod", help="Kommunkod, t.ex. 1401. Utelämnas för systemadministratörer.")
+@click.option(
+    "--municipality", "kommunkod", help="Kommunkod, t.ex. 1401. Utelämnas för systemadministratörer."
+)
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def create_user_cmd(email, name, kommunkod, roles, password) -> None:
@@ -89,9 +95,15 @@ def create_user_cmd(email, name, kommunkod, roles, password) -> None:
             if kommunkod:
                 municipality_id = services.get_municipality_by_code(session, kommunkod).id
             user = services.create_user(
-                session, None,
-                {"email": email, "name": name, "municipality_id": municipality_id, "roles": list(roles),
-                 "password": password},
+                session,
+                None,
+                {
+                    "email": email,
+                    "name": name,
+                    "municipality_id": municipality_id,
+                    "roles": list(roles),
+                    "password": password,
+                },
             )
             click.echo(f"Användaren {user.email} är skapad (id {user.id}).")
     except DomainError as exc:
@@ -139,6 +151,9 @@ def verify_audit_cmd() -> None:
         click.echo(f"Granskningsloggen är hel: {result.checked} poster kontrollerade.")
         return
     where = f"post {result.broken_entry_id}" if result.broken_entry_id else "slutet av kedjan"
-    click.echo(f"Granskningsloggen är BRUTEN vid {where}: {result.reason}. "
-               f"{result.checked} poster före den stämmer.", err=True)
+    click.echo(
+        f"Granskningsloggen är BRUTEN vid {where}: {result.reason}. "
+        f"{result.checked} poster före den stämmer.",
+        err=True,
+    )
     sys.exit(1)

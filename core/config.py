@@ -88,6 +88,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "DEBUG": False,
     }
     config.update(overrides)
-    if config.get("ENV") not in DEV_ENVIRONMENTS and config.get("SECRET_KEY") in (None, "", "development-only-not-secret"):
+    if config.get("ENV") not in DEV_ENVIRONMENTS and config.get("SECRET_KEY") in (
+        None,
+        "",
+        "development-only-not-secret",
+    ):
         raise ConfigError("SECRET_KEY saknas eller är utvecklingsnyckeln; sätt SECRET_KEY i produktion.")
     return config

@@ -13,7 +13,9 @@ from contextlib import contextmanager
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -84,9 +86,54 @@ SessionFactory = sessionmaker(class_=AppSession, expire_on_commit=False)
 db_session: scoped_session[AppSession] = scoped_session(SessionFactory)
 
 
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def _unicode_upper(value):
+    return value.upper() if isinstance(value, str) else value
+
+
+_SWEDISH_LAST = str.maketrans({"å": "{", "ä": "|", "æ": "|", "ö": "}", "ø": "}", "ü": "y"})
+
+
+def swedish_sort_key(value: str) -> str:
+    """Swedish alphabetical order: a-z, then å, ä, ö; other accents sort as their base letter."""
+    import unicodedata
+
+    folded = value.casefold().translate(_SWEDISH_LAST)
+    return "".join(c for c in unicodedata.normalize("NFD", folded) if not unicodedata.combining(c))
+
+
+def _swedish_collation(a: str, b: str) -> int:
+    ka, kb = (swedish_sort_key(a), a), (swedish_sort_key(b), b)
+    return (ka > kb) - (ka < kb)
+
+
+class swedish(FunctionElement):
+    """`swedish(column)` in ORDER BY sorts text in Swedish order on PostgreSQL (ICU) and SQLite."""
+
+    inherit_cache = True
+    name = "swedish"
+
+
+@compiles(swedish)
+def _swedish_postgresql(element, compiler, **kw):
+    return f'{compiler.process(element.clauses, **kw)} COLLATE "sv-SE-x-icu"'
+
+
+@compiles(swedish, "sqlite")
+def _swedish_sqlite(element, compiler, **kw):
+    return f"{compiler.process(element.clauses, **kw)} COLLATE swedish"
+
+
 def _sqlite_pragmas(dbapi_connection, _record):
     # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself.
     dbapi_connection.isolation_level = None
+    # SQLite's built-in lower()/upper() only know ASCII; Swedish searches need å, ä and ö too.
+    dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+    dbapi_connection.create_function("upper", 1, _unicode_upper, deterministic=True)
+    dbapi_connection.create_collation("swedish", _swedish_collation)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")

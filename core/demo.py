@@ -28,21 +28,43 @@ DEMO_MUNICIPALITIES = {
 
 # Rounded illustrative populations (31 December) for cost splits in the demo agreements.
 DEMO_POPULATION = {
-    "1440": 32600, "1489": 42600, "1480": 607900, "1401": 39700, "1384": 86000, "1482": 48700,
-    "1441": 44000, "1462": 14200, "1481": 70900, "1402": 40500, "1415": 27800, "1419": 16000,
-    "1407": 13100, "1460": 9100, "1461": 8900,
+    "1440": 32600,
+    "1489": 42600,
+    "1480": 607900,
+    "1401": 39700,
+    "1384": 86000,
+    "1482": 48700,
+    "1441": 44000,
+    "1462": 14200,
+    "1481": 70900,
+    "1402": 40500,
+    "1415": 27800,
+    "1419": 16000,
+    "1407": 13100,
+    "1460": 9100,
+    "1461": 8900,
 }
 
 DEMO_USERS = [
     {"email": "sysadmin@samverkan.demo", "name": "Sam Systemadmin", "roles": ["sysadmin"], "kommun": None},
     {"email": "admin@harryda.demo", "name": "Anna Administratör", "roles": ["admin"], "kommun": "1401"},
-    {"email": "handlaggare@harryda.demo", "name": "Hassan Handläggare", "roles": ["caseworker"], "kommun": "1401"},
+    {
+        "email": "handlaggare@harryda.demo",
+        "name": "Hassan Handläggare",
+        "roles": ["caseworker"],
+        "kommun": "1401",
+    },
     {"email": "ekonomi@harryda.demo", "name": "Eva Ekonom", "roles": ["finance"], "kommun": "1401"},
     {"email": "jurist@harryda.demo", "name": "Johan Jurist", "roles": ["legal"], "kommun": "1401"},
     {"email": "revisor@harryda.demo", "name": "Rut Revisor", "roles": ["auditor"], "kommun": "1401"},
     {"email": "admin@lerum.demo", "name": "Lars Lerumsson", "roles": ["admin"], "kommun": "1441"},
     {"email": "ekonomi@lerum.demo", "name": "Lina Ekonom", "roles": ["finance"], "kommun": "1441"},
-    {"email": "admin@goteborg.demo", "name": "Göran Göteborgare", "roles": ["admin", "legal"], "kommun": "1480"},
+    {
+        "email": "admin@goteborg.demo",
+        "name": "Göran Göteborgare",
+        "roles": ["admin", "legal"],
+        "kommun": "1480",
+    },
     {"email": "ekonomi@goteborg.demo", "name": "Greta Ekonom", "roles": ["finance"], "kommun": "1480"},
 ]
 
@@ -58,17 +80,24 @@ def load_demo_data(session: Session) -> list[str]:
         for year, factor in ((2024, 1.0), (2025, 1.008)):
             session.add(
                 MunicipalityPopulation(
-                    municipality=by_code[code], year=year, population=int(round(population * factor, -1)),
-                    reference_date=dt.date(year, 12, 31), source=DEMO_SOURCE,
+                    municipality=by_code[code],
+                    year=year,
+                    population=int(round(population * factor, -1)),
+                    reference_date=dt.date(year, 12, 31),
+                    source=DEMO_SOURCE,
                 )
             )
     session.flush()
     created = []
     for u in DEMO_USERS:
         user = services.create_user(
-            session, None,
+            session,
+            None,
             {
-                "email": u["email"], "name": u["name"], "roles": u["roles"], "password": DEMO_PASSWORD,
+                "email": u["email"],
+                "name": u["name"],
+                "roles": u["roles"],
+                "password": DEMO_PASSWORD,
                 "municipality_id": by_code[u["kommun"]].id if u["kommun"] else None,
             },
         )

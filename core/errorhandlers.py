@@ -25,6 +25,7 @@ SWEDISH_MESSAGES = {
     500: "Ett oväntat fel inträffade. Felet är loggat; försök igen om en stund.",
     503: "Tjänsten är tillfälligt otillgänglig.",
 }
+SWEDISH_BODY_ERRORS = {"Invalid JSON body.": "Innehållet är inte giltig JSON."}
 CSRF_MESSAGE = (
     "Formuläret saknar giltig säkerhetskod (CSRF) eller har legat öppet för länge. "
     "Ladda om sidan och försök igen."
@@ -66,7 +67,11 @@ def register_error_handlers(app: Flask) -> None:
             messages = data["messages"]
             for location in ("json", "query", "form", "files", "headers"):
                 if location in messages:
-                    errors.update(messages[location])
+                    value = messages[location]
+                    if isinstance(value, dict):
+                        errors.update(value)
+                    else:  # e.g. {"json": ["Invalid JSON body."]}: the body as a whole is wrong
+                        errors[location] = [SWEDISH_BODY_ERRORS.get(str(v), str(v)) for v in value]
             if not errors:
                 errors = messages
         message = SWEDISH_MESSAGES.get(status, exc.description or "Fel")

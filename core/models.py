@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -16,7 +16,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -68,13 +67,13 @@ class Municipality(Base):
     name: Mapped[str] = mapped_column(String(100))
     county_code: Mapped[str] = mapped_column(String(2), index=True)
     county_name: Mapped[str] = mapped_column(String(100))
-    org_number: Mapped[Optional[str]] = mapped_column(String(11), unique=True)
-    peppol_id: Mapped[Optional[str]] = mapped_column(String(64))
-    bankgiro: Mapped[Optional[str]] = mapped_column(String(9))
-    street_address: Mapped[Optional[str]] = mapped_column(String(200))
-    postal_code: Mapped[Optional[str]] = mapped_column(String(6))
-    city: Mapped[Optional[str]] = mapped_column(String(100))
-    invoice_email: Mapped[Optional[str]] = mapped_column(String(254))
+    org_number: Mapped[str | None] = mapped_column(String(11), unique=True)
+    peppol_id: Mapped[str | None] = mapped_column(String(64))
+    bankgiro: Mapped[str | None] = mapped_column(String(9))
+    street_address: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(6))
+    city: Mapped[str | None] = mapped_column(String(100))
+    invoice_email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -113,8 +112,8 @@ class MunicipalityPopulation(Base):
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id", ondelete="CASCADE"))
     year: Mapped[int] = mapped_column(Integer)
     population: Mapped[int] = mapped_column(Integer)
-    reference_date: Mapped[Optional[dt.date]] = mapped_column(Date)
-    source: Mapped[Optional[str]] = mapped_column(String(200))
+    reference_date: Mapped[dt.date | None] = mapped_column(Date)
+    source: Mapped[str | None] = mapped_column(String(200))
 
     municipality: Mapped[Municipality] = relationship(back_populates="populations")
 
@@ -128,14 +127,14 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254))  # stored lower-case
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
-    municipality_id: Mapped[Optional[int]] = mapped_column(
+    municipality_id: Mapped[int | None] = mapped_column(
         ForeignKey("municipalities.id", ondelete="RESTRICT"), index=True
     )
     active: Mapped[bool] = mapped_column(default=True)
-    last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    municipality: Mapped[Optional[Municipality]] = relationship()
+    municipality: Mapped[Municipality | None] = relationship()
     role_rows: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -198,8 +197,8 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="tokens")
 
@@ -239,12 +238,12 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
-    user_id: Mapped[Optional[int]] = mapped_column(index=True)  # no FK: the log outlives users
+    user_id: Mapped[int | None] = mapped_column(index=True)  # no FK: the log outlives users
     actor: Mapped[str] = mapped_column(String(254))
     action: Mapped[AuditAction] = mapped_column(_enum(AuditAction, "audit_action"))
     entity: Mapped[str] = mapped_column(String(64), index=True)
     entity_id: Mapped[str] = mapped_column(String(64))
-    municipality_id: Mapped[Optional[int]] = mapped_column(index=True)
+    municipality_id: Mapped[int | None] = mapped_column(index=True)
     changes: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)

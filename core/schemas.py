@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates,
+)
 
 from core import validation
 from core.models import Role
@@ -39,9 +49,12 @@ class BlankToNoneMixin:
         return data
 
 
+MAX_POPULATION = 2_000_000  # larger than any Swedish municipality; catches typing errors
+
+
 class PopulationSchema(BaseSchema):
     year = fields.Integer(required=True, validate=validate.Range(1900, 2200))
-    population = fields.Integer(required=True, validate=validate.Range(0, 2_000_000))
+    population = fields.Integer(required=True, validate=validate.Range(0, MAX_POPULATION))
     reference_date = fields.Date(allow_none=True)
     source = fields.String(allow_none=True, validate=validate.Length(max=200))
 
@@ -118,9 +131,14 @@ class UserCreateSchema(BlankToNoneMixin, BaseSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     municipality_id = fields.Integer(allow_none=True, load_default=None)
-    roles = fields.List(fields.String(validate=validate.OneOf(_ROLE_CHOICES)), required=True,
-                        validate=validate.Length(min=1, error="Välj minst en roll."))
-    password = fields.String(required=True, load_only=True, validate=[validate.Length(min=12), validate.Length(max=200)])
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(_ROLE_CHOICES)),
+        required=True,
+        validate=validate.Length(min=1, error="Välj minst en roll."),
+    )
+    password = fields.String(
+        required=True, load_only=True, validate=[validate.Length(min=12), validate.Length(max=200)]
+    )
     active = fields.Boolean(load_default=True)
 
     @validates("email")
@@ -132,8 +150,10 @@ class UserCreateSchema(BlankToNoneMixin, BaseSchema):
 class UserUpdateSchema(BlankToNoneMixin, BaseSchema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     municipality_id = fields.Integer(allow_none=True)
-    roles = fields.List(fields.String(validate=validate.OneOf(_ROLE_CHOICES)),
-                        validate=validate.Length(min=1, error="Välj minst en roll."))
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(_ROLE_CHOICES)),
+        validate=validate.Length(min=1, error="Välj minst en roll."),
+    )
     active = fields.Boolean()
     password = fields.String(load_only=True, validate=[validate.Length(min=12), validate.Length(max=200)])
 

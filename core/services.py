@@ -17,11 +17,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.auth import MIN_PASSWORD_LENGTH, hash_password, hash_token, new_token_secret
-from core.db import utcnow
+from core.db import swedish, utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.models import ApiToken, Municipality, MunicipalityPopulation, Role, User, UserRole
 from core.permissions import Permission, can, require
-from core.schemas import MunicipalityUpdateSchema, UserCreateSchema, UserUpdateSchema
+from core.schemas import MAX_POPULATION, MunicipalityUpdateSchema, UserCreateSchema, UserUpdateSchema
 
 REFERENCE_CSV = Path(__file__).parent / "data" / "municipalities.csv"
 
@@ -52,24 +52,31 @@ def load_reference_municipalities(session: Session, path: Path = REFERENCE_CSV) 
 
 def search_municipalities(session: Session, q: str | None = None, county: str | None = None):
     """A select() of municipalities matching a name or kommunkod fragment and/or a county code."""
-    stmt = select(Municipality).options(selectinload(Municipality.populations)).order_by(Municipality.name)
+    stmt = (
+        select(Municipality)
+        .options(selectinload(Municipality.populations))
+        .order_by(swedish(Municipality.name), Municipality.kommunkod)
+    )
     if q:
         q = q.strip()
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(or_(func.lower(Municipality.name).like(like), Municipality.kommunkod.startswith(q)))
+        stmt = stmt.where(
+            or_(
+                func.lower(Municipality.name).contains(q.lower(), autoescape=True),
+                Municipality.kommunkod.startswith(q, autoescape=True),
+            )
+        )
     if county:
         stmt = stmt.where(Municipality.county_code == county)
     return stmt
 
 
 def list_counties(session: Session) -> list[tuple[str, str]]:
-    return list(
-        session.execute(
-            select(Municipality.county_code, Municipality.county_name)
-            .distinct()
-            .order_by(Municipality.county_code)
-        ).tuples()
+    rows = session.execute(
+        select(Municipality.county_code, Municipality.county_name)
+        .distinct()
+        .order_by(Municipality.county_code)
     )
+    return [(code, name) for code, name in rows]
 
 
 def get_municipality(session: Session, municipality_id: int) -> Municipality:
@@ -151,12 +158,25 @@ class ImportResult:
 
 
 _HEADER_ALIASES = {
-    "kommunkod": "kommunkod", "kod": "kommunkod", "kommun_kod": "kommunkod", "region": "kommunkod",
-    "år": "year", "ar": "year", "year": "year",
-    "folkmängd": "population", "folkmangd": "population", "befolkning": "population",
-    "population": "population", "antal": "population", "invånare": "population",
-    "referensdatum": "reference_date", "datum": "reference_date", "reference_date": "reference_date",
-    "källa": "source", "kalla": "source", "source": "source",
+    "kommunkod": "kommunkod",
+    "kod": "kommunkod",
+    "kommun_kod": "kommunkod",
+    "region": "kommunkod",
+    "år": "year",
+    "ar": "year",
+    "year": "year",
+    "folkmängd": "population",
+    "folkmangd": "population",
+    "befolkning": "population",
+    "population": "population",
+    "antal": "population",
+    "invånare": "population",
+    "referensdatum": "reference_date",
+    "datum": "reference_date",
+    "reference_date": "reference_date",
+    "källa": "source",
+    "kalla": "source",
+    "source": "source",
 }
 
 
@@ -184,6 +204,9 @@ def import_population_csv(session: Session, user, data: bytes) -> ImportResult:
         result.errors.append((0, "Filen är tom."))
         return result
     text = decode_csv_bytes(data)
+    if not text.strip():  # e.g. Excel's "CSV UTF-8" of an empty sheet: only a byte order mark
+        result.errors.append((0, "Filen är tom."))
+        return result
     lines = text.splitlines()
     reader = csv.reader(io.StringIO(text), delimiter=_sniff_delimiter(lines[0]))
     header = next(reader, [])
@@ -192,8 +215,12 @@ def import_population_csv(session: Session, user, data: bytes) -> ImportResult:
     if missing:
         names = {"kommunkod": "kommunkod", "year": "år", "population": "folkmängd"}
         result.errors.append(
-            (1, "Rubrikraden saknar kolumn: " + ", ".join(names[m] for m in sorted(missing))
-             + ". Första raden ska vara t.ex. kommunkod;år;folkmängd.")
+            (
+                1,
+                "Rubrikraden saknar kolumn: "
+                + ", ".join(names[m] for m in sorted(missing))
+                + ". Första raden ska vara t.ex. kommunkod;år;folkmängd.",
+            )
         )
         return result
 
@@ -225,6 +252,12 @@ def import_population_csv(session: Session, user, data: bytes) -> ImportResult:
         population = int(pop_text) if pop_text.isdigit() else None
         if population is None:
             problems.append(f"ogiltig folkmängd '{row.get('population', '')}' (ange ett heltal)")
+        elif population > MAX_POPULATION:
+            problems.append(
+                f"ogiltig folkmängd '{row.get('population', '')}' (högst {MAX_POPULATION:,})".replace(
+                    ",", " "
+                )
+            )
         ref_date = None
         if row.get("reference_date"):
             try:
@@ -241,7 +274,8 @@ def import_population_csv(session: Session, user, data: bytes) -> ImportResult:
             else:
                 seen[key] = line_no
         if problems:
-            result.errors.append((line_no, "; ".join(problems).capitalize() + "."))
+            message = "; ".join(problems)
+            result.errors.append((line_no, message[:1].upper() + message[1:] + "."))
         else:
             parsed.append((municipality, year, population, ref_date, source))
     if result.rows == 0 and not result.errors:
@@ -262,8 +296,11 @@ def import_population_csv(session: Session, user, data: bytes) -> ImportResult:
         if current is None:
             session.add(
                 MunicipalityPopulation(
-                    municipality=municipality, year=year, population=population,
-                    reference_date=ref_date, source=source,
+                    municipality=municipality,
+                    year=year,
+                    population=population,
+                    reference_date=ref_date,
+                    source=source,
                 )
             )
             result.created += 1
@@ -283,7 +320,9 @@ def _check_roles_and_scope(session: Session, roles: list[str], municipality_id: 
     role_set = [Role(r) for r in dict.fromkeys(roles)]
     if Role.SYSADMIN in role_set:
         if municipality_id is not None:
-            raise ValidationFailed(errors={"municipality_id": ["En systemadministratör hör inte till en kommun."]})
+            raise ValidationFailed(
+                errors={"municipality_id": ["En systemadministratör hör inte till en kommun."]}
+            )
     else:
         if municipality_id is None:
             raise ValidationFailed(errors={"municipality_id": ["Välj den kommun användaren arbetar för."]})
@@ -323,7 +362,9 @@ def update_user(session: Session, actor, user: User, data: dict) -> User:
     role_list = _check_roles_and_scope(session, roles, municipality_id)
     if actor is not None and actor.id == user.id:
         if Role.SYSADMIN not in role_list or values.get("active") is False:
-            raise Conflict("Du kan inte ta bort din egen systemadministratörsroll eller inaktivera dig själv.")
+            raise Conflict(
+                "Du kan inte ta bort din egen systemadministratörsroll eller inaktivera dig själv."
+            )
     if "name" in values:
         user.name = values["name"].strip()
     user.municipality_id = municipality_id
@@ -339,7 +380,9 @@ def update_user(session: Session, actor, user: User, data: dict) -> User:
 
 def set_password(session: Session, user: User, password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(errors={"password": [f"Lösenordet måste ha minst {MIN_PASSWORD_LENGTH} tecken."]})
+        raise ValidationFailed(
+            errors={"password": [f"Lösenordet måste ha minst {MIN_PASSWORD_LENGTH} tecken."]}
+        )
     user.password_hash = hash_password(password)
     session.flush()
 
@@ -377,25 +420,31 @@ def get_user_by_email(session: Session, email: str) -> User:
 def search_users(session: Session, actor, q: str | None = None, municipality_id: int | None = None):
     """Users the actor may see: sysadmins everyone, others only their own municipality's."""
     require(actor, Permission.USER_READ)
-    stmt = select(User).order_by(User.name)
+    stmt = select(User).order_by(swedish(User.name), User.id)
     if not actor.is_sysadmin:
         stmt = stmt.where(User.municipality_id == actor.municipality_id)
     if municipality_id is not None:
         stmt = stmt.where(User.municipality_id == municipality_id)
     if q:
-        like = f"%{q.strip().lower()}%"
-        stmt = stmt.where(or_(func.lower(User.name).like(like), User.email.like(like)))
+        q = q.strip().lower()
+        stmt = stmt.where(
+            or_(func.lower(User.name).contains(q, autoescape=True), User.email.contains(q, autoescape=True))
+        )
     return stmt
 
 
 # --- API tokens ---------------------------------------------------------------------------------
 
 
-def create_api_token(session: Session, user: User, name: str, days: int | None = None) -> tuple[ApiToken, str]:
+def create_api_token(
+    session: Session, user: User, name: str, days: int | None = None
+) -> tuple[ApiToken, str]:
     """Create a personal token; returns the row and the secret, which is never stored or shown again."""
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise ValidationFailed(errors={"name": ["Ge nyckeln ett namn (högst 100 tecken), t.ex. 'Ekonomisystemet'."]})
+        raise ValidationFailed(
+            errors={"name": ["Ge nyckeln ett namn (högst 100 tecken), t.ex. 'Ekonomisystemet'."]}
+        )
     if days is not None and not 1 <= days <= 730:
         raise ValidationFailed(errors={"days": ["Giltighetstiden ska vara 1-730 dagar."]})
     secret = new_token_secret()

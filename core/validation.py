@@ -22,7 +22,10 @@ _FIELD_MESSAGES = {
     fields.Decimal: {"special": "Ange ett vanligt tal."},
     fields.Boolean: {"invalid": "Ange ja eller nej."},
     fields.Date: {"invalid": "Ange ett datum som ÅÅÅÅ-MM-DD.", "format": "Datumet kan inte tolkas."},
-    fields.DateTime: {"invalid": "Ange datum och tid som ÅÅÅÅ-MM-DDTtt:mm.", "format": "Tiden kan inte tolkas."},
+    fields.DateTime: {
+        "invalid": "Ange datum och tid som ÅÅÅÅ-MM-DDTtt:mm.",
+        "format": "Tiden kan inte tolkas.",
+    },
     fields.Email: {"invalid": "Ogiltig e-postadress."},
     fields.List: {"invalid": "Ange en lista."},
     fields.Nested: {"type": "Ogiltig struktur."},
@@ -81,7 +84,9 @@ def normalize_peppol_id(value: str) -> str:
     scheme, ident = match.groups()
     if scheme == "0007":
         if not (ident.isdigit() and len(ident) == 10 and orgnr.is_valid(ident)):
-            raise ValidationError("Peppol-id med schema 0007 ska vara ett giltigt organisationsnummer (tio siffror).")
+            raise ValidationError(
+                "Peppol-id med schema 0007 ska vara ett giltigt organisationsnummer (tio siffror)."
+            )
     return f"{scheme}:{ident}"
 
 

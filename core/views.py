@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from core import services
 from core.audit_queries import audit_query
 from core.auth import authenticate
-from core.db import db_session
+from core.db import db_session, swedish
 from core.errors import LoginThrottled, ValidationFailed
 from core.models import ROLE_LABELS, AuditEntry, Municipality, Role, User
 from core.permissions import Permission, can, require
@@ -43,13 +43,33 @@ ENTITY_LABELS = {
 }
 ACTION_LABELS = {"insert": "Skapad", "update": "Ändrad", "delete": "Borttagen"}
 FIELD_LABELS = {
-    "kommunkod": "kommunkod", "name": "namn", "county_code": "länskod", "county_name": "län",
-    "org_number": "organisationsnummer", "peppol_id": "Peppol-id", "bankgiro": "Bankgiro",
-    "street_address": "adress", "postal_code": "postnummer", "city": "ort", "invoice_email": "e-post för fakturor",
-    "created_at": "skapad", "updated_at": "ändrad", "municipality_id": "kommun", "year": "år",
-    "population": "folkmängd", "reference_date": "referensdatum", "source": "källa", "email": "e-post",
-    "password_hash": "lösenord", "active": "aktiv", "last_login_at": "senast inloggad", "user_id": "användare",
-    "role": "roll", "prefix": "nyckelns början", "token_hash": "nyckel", "expires_at": "giltig till",
+    "kommunkod": "kommunkod",
+    "name": "namn",
+    "county_code": "länskod",
+    "county_name": "län",
+    "org_number": "organisationsnummer",
+    "peppol_id": "Peppol-id",
+    "bankgiro": "Bankgiro",
+    "street_address": "adress",
+    "postal_code": "postnummer",
+    "city": "ort",
+    "invoice_email": "e-post för fakturor",
+    "created_at": "skapad",
+    "updated_at": "ändrad",
+    "municipality_id": "kommun",
+    "year": "år",
+    "population": "folkmängd",
+    "reference_date": "referensdatum",
+    "source": "källa",
+    "email": "e-post",
+    "password_hash": "lösenord",
+    "active": "aktiv",
+    "last_login_at": "senast inloggad",
+    "user_id": "användare",
+    "role": "roll",
+    "prefix": "nyckelns början",
+    "token_hash": "nyckel",
+    "expires_at": "giltig till",
     "revoked_at": "återkallad",
 }
 
@@ -150,12 +170,18 @@ def account():
             except ValidationFailed as exc:
                 errors = exc.errors
             else:
-                flash(f"API-nyckeln '{token.name}' är skapad. Kopiera den nu: den visas bara en gång.", "success")
+                flash(
+                    f"API-nyckeln '{token.name}' är skapad. Kopiera den nu: den visas bara en gång.",
+                    "success",
+                )
         elif action == "change-password":
             try:
                 services.change_own_password(
-                    db_session, current_user, request.form.get("current_password", ""),
-                    request.form.get("new_password", ""), request.form.get("repeat_password", ""),
+                    db_session,
+                    current_user,
+                    request.form.get("current_password", ""),
+                    request.form.get("new_password", ""),
+                    request.form.get("repeat_password", ""),
                 )
             except ValidationFailed as exc:
                 errors = exc.errors
@@ -218,9 +244,9 @@ def municipality_edit(municipality_id: int):
             return redirect(url_for(".municipality_detail", municipality_id=municipality.id))
     else:
         form = {f: getattr(municipality, f) or "" for f in fields}
-    return render_template(
-        "core/municipality_edit.html", m=municipality, form=form, errors=errors
-    ), (422 if errors else 200)
+    return render_template("core/municipality_edit.html", m=municipality, form=form, errors=errors), (
+        422 if errors else 200
+    )
 
 
 @municipalities_bp.post("/<int:municipality_id>/folkmangd")
@@ -234,11 +260,19 @@ def municipality_population(municipality_id: int):
     try:
         values = services.load_or_raise(PopulationSchema(), data)
         services.set_population(
-            db_session, current_user, municipality, values["year"], values["population"], None, values.get("source")
+            db_session,
+            current_user,
+            municipality,
+            values["year"],
+            values["population"],
+            None,
+            values.get("source"),
         )
     except ValidationFailed as exc:
-        messages = "; ".join(f"{'År' if k == 'year' else 'Folkmängd' if k == 'population' else k}: {' '.join(v)}"
-                             for k, v in exc.errors.items())
+        messages = "; ".join(
+            f"{'År' if k == 'year' else 'Folkmängd' if k == 'population' else k}: {' '.join(v)}"
+            for k, v in exc.errors.items()
+        )
         flash(f"Folkmängden sparades inte. {messages}", "error")
         return redirect(url_for(".municipality_detail", municipality_id=municipality.id) + "#folkmangd")
     flash(f"Folkmängd {values['year']} för {municipality.name} är sparad.", "success")
@@ -277,7 +311,10 @@ def user_list():
     q = request.args.get("q", "").strip()
     stmt = services.search_users(db_session, current_user, q or None)
     return render_template(
-        "core/users.html", page=Page(stmt, _page_arg()), q=q, role_labels=ROLE_LABELS,
+        "core/users.html",
+        page=Page(stmt, _page_arg()),
+        q=q,
+        role_labels=ROLE_LABELS,
         can_manage=can(current_user, Permission.USER_MANAGE),
     )
 
@@ -295,7 +332,9 @@ def _user_form_data() -> dict:
 
 
 def _municipality_choices():
-    return db_session.execute(select(Municipality.id, Municipality.name).order_by(Municipality.name)).all()
+    return db_session.execute(
+        select(Municipality.id, Municipality.name).order_by(swedish(Municipality.name))
+    ).all()
 
 
 @users_bp.route("/ny", methods=["GET", "POST"])
@@ -313,8 +352,13 @@ def user_create():
             flash(f"Användaren {user.name} är skapad.", "success")
             return redirect(url_for(".user_list"))
     return render_template(
-        "core/user_form.html", user=None, form=form, errors=errors, roles=list(Role),
-        role_labels=ROLE_LABELS, municipalities=_municipality_choices(),
+        "core/user_form.html",
+        user=None,
+        form=form,
+        errors=errors,
+        roles=list(Role),
+        role_labels=ROLE_LABELS,
+        municipalities=_municipality_choices(),
     ), (422 if errors else 200)
 
 
@@ -336,12 +380,20 @@ def user_edit(user_id: int):
         form["email"] = user.email
     else:
         form = {
-            "email": user.email, "name": user.name, "municipality_id": user.municipality_id,
-            "roles": [r.value for r in user.roles], "active": user.active,
+            "email": user.email,
+            "name": user.name,
+            "municipality_id": user.municipality_id,
+            "roles": [r.value for r in user.roles],
+            "active": user.active,
         }
     return render_template(
-        "core/user_form.html", user=user, form=form, errors=errors, roles=list(Role),
-        role_labels=ROLE_LABELS, municipalities=_municipality_choices(),
+        "core/user_form.html",
+        user=user,
+        form=form,
+        errors=errors,
+        roles=list(Role),
+        role_labels=ROLE_LABELS,
+        municipalities=_municipality_choices(),
     ), (422 if errors else 200)
 
 
@@ -370,8 +422,15 @@ def audit_list():
     # The people an auditor may filter on: the users they may see (their own municipality's).
     user_choices = db_session.scalars(services.search_users(db_session, current_user)).all()
     return render_template(
-        "core/audit.html", page=page, raw=raw, users=users, entities=entities, user_choices=user_choices,
-        entity_labels=ENTITY_LABELS, action_labels=ACTION_LABELS, field_labels=FIELD_LABELS,
+        "core/audit.html",
+        page=page,
+        raw=raw,
+        users=users,
+        entities=entities,
+        user_choices=user_choices,
+        entity_labels=ENTITY_LABELS,
+        action_labels=ACTION_LABELS,
+        field_labels=FIELD_LABELS,
     )
 
 

@@ -22,8 +22,9 @@ def run_migrations() -> None:
     if engine is None:
         import os
 
-        engine = make_engine(config.get_main_option("sqlalchemy.url") or os.environ.get("DATABASE_URL")
-                             or DEFAULT_SQLITE_URL)
+        engine = make_engine(
+            config.get_main_option("sqlalchemy.url") or os.environ.get("DATABASE_URL") or DEFAULT_SQLITE_URL
+        )
     with engine.connect() as connection:
         context.configure(
             connection=connection,

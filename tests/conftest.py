@@ -101,16 +101,29 @@ def make_user(db, municipality):
 
     counter = {"n": 0}
 
-    def _make(roles=("finance",), kommun: str | None = "Härryda", email: str | None = None,
-              password: str = DEMO_PASSWORD, name: str | None = None, active: bool = True):
+    def _make(
+        roles=("finance",),
+        kommun: str | None = "Härryda",
+        email: str | None = None,
+        password: str = DEMO_PASSWORD,
+        name: str | None = None,
+        active: bool = True,
+    ):
         counter["n"] += 1
         roles = list(roles)
         m = municipality(kommun) if kommun and "sysadmin" not in roles else None
         email = email or f"{'-'.join(roles)}{counter['n']}@{(kommun or 'land').lower()}.test"
         user = services.create_user(
-            db, None,
-            {"email": email, "name": name or f"Test {' '.join(roles)} {counter['n']}", "roles": roles,
-             "password": password, "municipality_id": m.id if m else None, "active": active},
+            db,
+            None,
+            {
+                "email": email,
+                "name": name or f"Test {' '.join(roles)} {counter['n']}",
+                "roles": roles,
+                "password": password,
+                "municipality_id": m.id if m else None,
+                "active": active,
+            },
         )
         db.commit()  # releases the test session's savepoint; the outer transaction is still rolled back
         return user

@@ -33,7 +33,9 @@ def pg_unavailable(reason: str) -> None:
     message = f"PostgreSQL är inte nåbar ({reason})."
     if IN_CI:
         pytest.fail(message + " I CI är det ett fel: testerna ska köras mot PostgreSQL.", pytrace=False)
-    pytest.skip(message + " Starta servern: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start")
+    pytest.skip(
+        message + " Starta servern: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+    )
 
 
 @contextmanager

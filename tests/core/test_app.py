@@ -95,8 +95,14 @@ def test_openapi_lists_municipality_and_user_endpoints(client):
     spec = client.get("/api/v1/openapi.json").json
     assert spec["info"]["title"] == "Samverkan API"
     paths = spec["paths"]
-    for path in ("/api/v1/municipalities/", "/api/v1/municipalities/{municipality_id}",
-                 "/api/v1/users/", "/api/v1/users/{user_id}", "/api/v1/users/me", "/api/v1/audit/"):
+    for path in (
+        "/api/v1/municipalities/",
+        "/api/v1/municipalities/{municipality_id}",
+        "/api/v1/users/",
+        "/api/v1/users/{user_id}",
+        "/api/v1/users/me",
+        "/api/v1/audit/",
+    ):
         assert path in paths, path
     assert "patch" in paths["/api/v1/municipalities/{municipality_id}"]
     assert "post" in paths["/api/v1/users/"]

@@ -139,7 +139,10 @@ def test_database_refuses_update_and_delete(make_user, db):
     make_user()
     entry_id = db.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1))
     db.commit()
-    for statement in ("UPDATE audit_entries SET actor = 'x' WHERE id = :id", "DELETE FROM audit_entries WHERE id = :id"):
+    for statement in (
+        "UPDATE audit_entries SET actor = 'x' WHERE id = :id",
+        "DELETE FROM audit_entries WHERE id = :id",
+    ):
         nested = db.begin_nested()
         with pytest.raises(DBAPIError, match="append-only"):
             db.execute(text(statement), {"id": entry_id})

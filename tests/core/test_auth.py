@@ -43,7 +43,12 @@ def test_wrong_password_is_refused_in_swedish(client, make_user, db):
     assert response.status_code == 401
     assert "Fel e-postadress eller lösenord." in response.get_data(as_text=True)
     assert client.get("/").status_code == 302
-    assert db.scalar(select(func.count()).select_from(LoginAttempt).where(LoginAttempt.email == "fel@harryda.test")) == 1
+    assert (
+        db.scalar(
+            select(func.count()).select_from(LoginAttempt).where(LoginAttempt.email == "fel@harryda.test")
+        )
+        == 1
+    )
 
 
 def test_unknown_user_gets_the_same_answer(client):
@@ -84,7 +89,12 @@ def test_successful_login_clears_earlier_failures(client, make_user, db):
     make_user(email="rensa@harryda.test")
     _login(client, "rensa@harryda.test", "fel-lösenord-123")
     assert _login(client, "rensa@harryda.test", DEMO_PASSWORD).status_code == 302
-    assert db.scalar(select(func.count()).select_from(LoginAttempt).where(LoginAttempt.email == "rensa@harryda.test")) == 0
+    assert (
+        db.scalar(
+            select(func.count()).select_from(LoginAttempt).where(LoginAttempt.email == "rensa@harryda.test")
+        )
+        == 0
+    )
 
 
 def test_repeated_failures_from_one_address_lock_the_address(client, app, db):
@@ -152,7 +162,8 @@ def test_bearer_token_authenticates_api_calls(app, make_user, db):
     # No CSRF header needed with a bearer token, and no session cookie is involved.
     harryda_id = user.municipality_id
     patch = client.patch(
-        f"/api/v1/municipalities/{harryda_id}", json={"city": "Mölnlycke"},
+        f"/api/v1/municipalities/{harryda_id}",
+        json={"city": "Mölnlycke"},
         headers={"Authorization": f"Bearer {secret}"},
     )
     assert patch.status_code == 200
@@ -179,9 +190,12 @@ def test_revoking_a_token_from_the_account_page(login_as, db):
     db.commit()
     response = c.post_form("/konto", {"action": "revoke-token", "token_id": str(token.id)})
     assert response.status_code == 302
-    assert c.client.application.test_client().get(
-        "/api/v1/users/me", headers={"Authorization": f"Bearer {secret}"}
-    ).status_code == 401
+    assert (
+        c.client.application.test_client()
+        .get("/api/v1/users/me", headers={"Authorization": f"Bearer {secret}"})
+        .status_code
+        == 401
+    )
 
 
 def test_cannot_revoke_someone_elses_token(login_as, make_user, db):
@@ -199,8 +213,8 @@ def test_open_redirect_after_login_is_ignored(client, make_user):
     make_user(email="redir@harryda.test")
     token = csrf_token(client, "/logga-in")
     response = client.post(
-        "/logga-in?next=https://evil.example/", data={"email": "redir@harryda.test", "password": DEMO_PASSWORD,
-                                                      "csrf_token": token},
+        "/logga-in?next=https://evil.example/",
+        data={"email": "redir@harryda.test", "password": DEMO_PASSWORD, "csrf_token": token},
     )
     assert response.headers["Location"] == "/"
 
@@ -210,17 +224,38 @@ def test_user_changes_own_password(login_as, db):
     from core.models import User
 
     c = login_as("finance")
-    wrong = c.post_form("/konto", {"action": "change-password", "current_password": "fel",
-                                   "new_password": "Nytt-lösenord-123", "repeat_password": "Nytt-lösenord-123"})
+    wrong = c.post_form(
+        "/konto",
+        {
+            "action": "change-password",
+            "current_password": "fel",
+            "new_password": "Nytt-lösenord-123",
+            "repeat_password": "Nytt-lösenord-123",
+        },
+    )
     assert wrong.status_code == 422
     assert "Det nuvarande lösenordet stämmer inte." in wrong.get_data(as_text=True)
-    mismatch = c.post_form("/konto", {"action": "change-password", "current_password": DEMO_PASSWORD,
-                                      "new_password": "Nytt-lösenord-123", "repeat_password": "Annat-lösenord-123"})
+    mismatch = c.post_form(
+        "/konto",
+        {
+            "action": "change-password",
+            "current_password": DEMO_PASSWORD,
+            "new_password": "Nytt-lösenord-123",
+            "repeat_password": "Annat-lösenord-123",
+        },
+    )
     assert "Lösenorden är inte lika." in mismatch.get_data(as_text=True)
     db.expire_all()
     assert verify_password(db.get(User, c.user.id), DEMO_PASSWORD)
-    ok = c.post_form("/konto", {"action": "change-password", "current_password": DEMO_PASSWORD,
-                                "new_password": "Nytt-lösenord-123", "repeat_password": "Nytt-lösenord-123"})
+    ok = c.post_form(
+        "/konto",
+        {
+            "action": "change-password",
+            "current_password": DEMO_PASSWORD,
+            "new_password": "Nytt-lösenord-123",
+            "repeat_password": "Nytt-lösenord-123",
+        },
+    )
     assert ok.status_code == 302
     db.expire_all()
     assert verify_password(db.get(User, c.user.id), "Nytt-lösenord-123")

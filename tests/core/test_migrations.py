@@ -71,8 +71,11 @@ def test_audit_chain_stays_linear_under_concurrent_writers(empty_engine):
     with app.app_context(), acting_as("test"):
         session = SessionFactory()
         services.load_reference_municipalities(session)
-        admin = services.create_user(session, None, {
-            "email": "sys@land.test", "name": "Sys", "roles": ["sysadmin"], "password": DEMO_PASSWORD})
+        admin = services.create_user(
+            session,
+            None,
+            {"email": "sys@land.test", "name": "Sys", "roles": ["sysadmin"], "password": DEMO_PASSWORD},
+        )
         session.commit()
         admin_id = admin.id
         session.close()

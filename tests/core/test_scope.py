@@ -25,7 +25,9 @@ def test_finance_of_harryda_cannot_edit_lerum_api(login_as, municipality, db):
     response = c.api("patch", f"/api/v1/municipalities/{lerum.id}", json={"city": "Härrydastad"})
     assert response.status_code == 403
     assert response.json["message"] == "Du har inte behörighet till detta."
-    put = c.api("put", f"/api/v1/municipalities/{lerum.id}/populations/2025", json={"year": 2025, "population": 1})
+    put = c.api(
+        "put", f"/api/v1/municipalities/{lerum.id}/populations/2025", json={"year": 2025, "population": 1}
+    )
     assert put.status_code == 403
     db.expire_all()
     assert db.get(Municipality, lerum.id).city != "Härrydastad"
@@ -38,7 +40,8 @@ def test_token_of_another_municipality_is_refused(app, make_user, municipality, 
     db.commit()
     harryda = municipality("Härryda")
     response = app.test_client().patch(
-        f"/api/v1/municipalities/{harryda.id}", json={"invoice_email": "kapad@lerum.test"},
+        f"/api/v1/municipalities/{harryda.id}",
+        json={"invoice_email": "kapad@lerum.test"},
         headers={"Authorization": f"Bearer {secret}"},
     )
     assert response.status_code == 403
@@ -114,17 +117,29 @@ def test_inactive_user_loses_access_at_once(login_as, db):
 def test_sysadmin_creates_and_edits_users(login_as, municipality, db):
     c = login_as("sysadmin", kommun=None)
     lerum = municipality("Lerum")
-    response = c.post_form("/anvandare/ny", {
-        "email": "ny@lerum.test", "name": "Ny Användare", "municipality_id": str(lerum.id),
-        "roles": ["finance", "legal"], "password": "Ett-bra-lösenord-1", "active": "on",
-    })
+    response = c.post_form(
+        "/anvandare/ny",
+        {
+            "email": "ny@lerum.test",
+            "name": "Ny Användare",
+            "municipality_id": str(lerum.id),
+            "roles": ["finance", "legal"],
+            "password": "Ett-bra-lösenord-1",
+            "active": "on",
+        },
+    )
     assert response.status_code == 302
     user = db.scalar(select(User).where(User.email == "ny@lerum.test"))
     assert user.municipality_id == lerum.id
     assert {r.value for r in user.roles} == {"finance", "legal"}
-    edit = c.post_form(f"/anvandare/{user.id}/redigera", {
-        "name": "Ny Användare", "municipality_id": str(lerum.id), "roles": ["auditor"],
-    })
+    edit = c.post_form(
+        f"/anvandare/{user.id}/redigera",
+        {
+            "name": "Ny Användare",
+            "municipality_id": str(lerum.id),
+            "roles": ["auditor"],
+        },
+    )
     assert edit.status_code == 302
     db.expire_all()
     user = db.get(User, user.id)
@@ -134,7 +149,9 @@ def test_sysadmin_creates_and_edits_users(login_as, municipality, db):
 
 def test_user_form_errors_are_swedish_and_nothing_is_saved(login_as, db):
     c = login_as("sysadmin", kommun=None)
-    response = c.post_form("/anvandare/ny", {"email": "inte-en-adress", "name": "", "roles": [], "password": "kort"})
+    response = c.post_form(
+        "/anvandare/ny", {"email": "inte-en-adress", "name": "", "roles": [], "password": "kort"}
+    )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "Ogiltig e-postadress." in html
@@ -145,18 +162,33 @@ def test_user_form_errors_are_swedish_and_nothing_is_saved(login_as, db):
 
 def test_non_sysadmin_needs_a_municipality(login_as):
     c = login_as("sysadmin", kommun=None)
-    response = c.api("post", "/api/v1/users/", json={
-        "email": "utan@kommun.test", "name": "Utan Kommun", "roles": ["finance"], "password": "Ett-bra-lösenord-1",
-    })
+    response = c.api(
+        "post",
+        "/api/v1/users/",
+        json={
+            "email": "utan@kommun.test",
+            "name": "Utan Kommun",
+            "roles": ["finance"],
+            "password": "Ett-bra-lösenord-1",
+        },
+    )
     assert response.status_code == 422
     assert response.json["errors"]["municipality_id"] == ["Välj den kommun användaren arbetar för."]
 
 
 def test_api_user_create_rejects_unknown_fields(login_as, municipality):
     c = login_as("sysadmin", kommun=None)
-    response = c.api("post", "/api/v1/users/", json={
-        "email": "x@lerum.test", "name": "X", "roles": ["finance"], "password": "Ett-bra-lösenord-1",
-        "municipality_id": municipality("Lerum").id, "is_admin": True,
-    })
+    response = c.api(
+        "post",
+        "/api/v1/users/",
+        json={
+            "email": "x@lerum.test",
+            "name": "X",
+            "roles": ["finance"],
+            "password": "Ett-bra-lösenord-1",
+            "municipality_id": municipality("Lerum").id,
+            "is_admin": True,
+        },
+    )
     assert response.status_code == 422
     assert response.json["errors"] == {"is_admin": ["Okänt fält."]}

@@ -3,7 +3,8 @@
 `live_server` serves the app from a background thread on its own, freshly migrated and seeded
 database (one per backend, like the main suite). It does not use the `db`/`client` fixtures of
 tests/conftest.py: those bind the session to one connection, which a server thread must not share.
-Data committed here stays for the session's e2e tests; each test gets a fresh browser profile.
+Data committed here stays while the e2e tests of one backend run; each test gets a fresh browser
+profile.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ FINANCE_USER = SeededUser(
 def _seed(app: Flask) -> None:
     with app.app_context(), acting_as("test: e2e"), unit_of_work() as session:
         services.load_reference_municipalities(session)
-        municipality = session.scalar(select(Municipality).where(Municipality.name == FINANCE_USER.municipality))
+        stmt = select(Municipality).where(Municipality.name == FINANCE_USER.municipality)
+        municipality = session.scalar(stmt)
         assert municipality is not None, f"reference data lacks {FINANCE_USER.municipality}"
         services.create_user(
             session,
@@ -93,8 +95,10 @@ def _seed(app: Flask) -> None:
         )
 
 
-@pytest.fixture(scope="session", params=backends())
-def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+@pytest.fixture(scope="package", params=backends())
+def live_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """The app on a fresh database of one backend, served on a free local port in a daemon thread."""
     kind: str = request.param
     with fresh_database(kind, tmp_path_factory.mktemp(f"e2e-{kind}")) as url:
@@ -111,7 +115,8 @@ def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
             thread = threading.Thread(target=server.serve_forever, name=f"e2e-server-{kind}", daemon=True)
             thread.start()
             try:
-                yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app, finance_user=FINANCE_USER)
+                url = f"http://127.0.0.1:{server.server_port}"
+                yield LiveServer(url=url, app=app, finance_user=FINANCE_USER)
             finally:
                 server.shutdown()
                 server.server_close()

@@ -45,12 +45,6 @@ def log_in(driver: WebDriver, server: LiveServer, email: str, password: str) -> 
     click_and_wait_for_new_page(driver, driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
 
 
-# Workaround, to be removed: core.services.list_counties (used by /kommuner/) calls Result.tuples(),
-# deprecated in SQLAlchemy 2.1. Under filterwarnings=error the warning is raised in the server thread
-# and the page answers 500. Only that one message is ignored; the fix belongs in core/services.py.
-@pytest.mark.filterwarnings(
-    r"ignore:The Result\.tuples\(\) method is deprecated:sqlalchemy.exc.SADeprecationWarning"
-)
 def test_finance_user_logs_in_and_finds_lerum(browser: WebDriver, live_server: LiveServer) -> None:
     user = live_server.finance_user
     log_in(browser, live_server, user.email, user.password)
@@ -92,7 +86,9 @@ def test_finance_user_logs_in_and_finds_lerum(browser: WebDriver, live_server: L
     assert kommunkod.text == "1441"
 
 
-def test_wrong_password_is_refused_with_a_swedish_message(browser: WebDriver, live_server: LiveServer) -> None:
+def test_wrong_password_is_refused_with_a_swedish_message(
+    browser: WebDriver, live_server: LiveServer
+) -> None:
     user = live_server.finance_user
     log_in(browser, live_server, user.email, "Fel-lösenord-999")
 
