@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from sqlalchemy import text
 
 from core.config import load_config
 from core.db import db_session, make_engine
+
+DEFAULT_PACKAGES = ("registry",)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -42,7 +45,10 @@ def create_app(config: dict | None = None) -> Flask:
     from core.views import register_views
 
     register_views(app)
-    init_api(app)
+    api = init_api(app)
+    # Domain packages plug in here (core never imports them by name): each has init_app(app, api).
+    for package in settings.get("PACKAGES", DEFAULT_PACKAGES):
+        importlib.import_module(package).init_app(app, api)
     register_error_handlers(app)
 
     from core.cli import core_cli

@@ -41,12 +41,19 @@ def seed_cmd(demo: bool) -> None:
     """Läs in landets kommuner och (om databasen är tom) demodata."""
     from core.demo import DEMO_PASSWORD, load_demo_data
 
+    seeders = current_app.extensions.get("samverkan_seeders", [])
     with acting_as("system: grunddata"), unit_of_work() as session:
         added = services.load_reference_municipalities(session)
+        for seeder in seeders:
+            seeder.reference(session)
         has_users = session.scalar(select(func.count()).select_from(User)) > 0
         demo_users = []
         if demo and not has_users:
             demo_users = load_demo_data(session)
+            # Packages add their demo stories after the shell's demo users exist.
+            for seeder in seeders:
+                if seeder.demo is not None:
+                    seeder.demo(session)
     click.echo(
         f"Kommunregistret: {added} nya kommuner inlästa." if added else "Kommunregistret är redan inläst."
     )

@@ -42,7 +42,7 @@ ROLE_LABELS = {
 }
 
 
-def _enum(enum_cls: type[enum.Enum], name: str) -> Enum:
+def portable_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
     """A portable enum column: VARCHAR plus a CHECK constraint, values as stored strings."""
     return Enum(
         enum_cls,
@@ -175,7 +175,7 @@ class UserRole(Base):
     __tablename__ = "user_roles"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"), primary_key=True)
+    role: Mapped[Role] = mapped_column(portable_enum(Role, "role"), primary_key=True)
 
     user: Mapped[User] = relationship(back_populates="role_rows")
 
@@ -240,7 +240,7 @@ class AuditEntry(Base):
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     user_id: Mapped[int | None] = mapped_column(index=True)  # no FK: the log outlives users
     actor: Mapped[str] = mapped_column(String(254))
-    action: Mapped[AuditAction] = mapped_column(_enum(AuditAction, "audit_action"))
+    action: Mapped[AuditAction] = mapped_column(portable_enum(AuditAction, "audit_action"))
     entity: Mapped[str] = mapped_column(String(64), index=True)
     entity_id: Mapped[str] = mapped_column(String(64))
     municipality_id: Mapped[int | None] = mapped_column(index=True)

@@ -24,7 +24,8 @@ class Rule:
     scoped: bool = True  # the target must belong to the user's own municipality
 
 
-RULES: dict[Permission, Rule] = {
+# Keys are permission names; packages add their own with register_rules() (core never imports them).
+RULES: dict[str, Rule] = {
     # The municipality register itself (names, counties, organisation numbers) is public reference
     # data that every user needs to pick counterparties; editing is scoped.
     Permission.MUNICIPALITY_READ: Rule(roles=None, scoped=False),
@@ -35,7 +36,11 @@ RULES: dict[Permission, Rule] = {
 }
 
 
-def can(user, permission: Permission, municipality_id: int | None = None) -> bool:
+def register_rules(rules: dict[str, Rule]) -> None:
+    RULES.update(rules)
+
+
+def can(user, permission: str, municipality_id: int | None = None) -> bool:
     """May `user` do `permission`, on something belonging to `municipality_id` (None: no target)?"""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
@@ -49,12 +54,25 @@ def can(user, permission: Permission, municipality_id: int | None = None) -> boo
     return True
 
 
-def require(user, permission: Permission, municipality_id: int | None = None) -> None:
+def require(user, permission: str, municipality_id: int | None = None) -> None:
     if not can(user, permission, municipality_id):
         raise PermissionDenied()
 
 
-def scope_municipality_ids(user, permission: Permission) -> set[int] | None:
+def can_any(user, permission: str, municipality_ids) -> bool:
+    """For rows shared by several municipalities (agreements, transfers): may the user act as one of them?"""
+    ids = set(municipality_ids)
+    if not ids:
+        return can(user, permission) and (user.is_sysadmin and RULES[permission].sysadmin)
+    return any(can(user, permission, m) for m in ids)
+
+
+def require_any(user, permission: str, municipality_ids) -> None:
+    if not can_any(user, permission, municipality_ids):
+        raise PermissionDenied()
+
+
+def scope_municipality_ids(user, permission: str) -> set[int] | None:
     """For list queries: the municipality ids the user may see for `permission`; None means all."""
     rule = RULES[permission]
     if user.is_sysadmin and rule.sysadmin:

@@ -4,11 +4,15 @@ the audit log. Pages validate with the same schemas and services as the API."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Flask,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -148,7 +152,10 @@ def logout():
 @login_required
 def index():
     municipality = current_user.municipality
-    return render_template("core/index.html", municipality=municipality)
+    user = current_user._get_current_object()
+    panels = sorted(current_app.extensions["samverkan_start_panels"], key=lambda p: p[0])
+    rendered = [html for _, render in panels if (html := render(user))]
+    return render_template("core/index.html", municipality=municipality, panels=rendered)
 
 
 @main_bp.route("/konto", methods=["GET", "POST"])
@@ -434,20 +441,40 @@ def audit_list():
     )
 
 
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: str
+    order: int = 50
+    visible: Callable[[Any], bool] = lambda user: True
+
+
+def add_nav_item(app: Flask, endpoint: str, label: str, order: int = 50, visible=None) -> None:
+    """Packages add their pages to the main menu; `visible(user)` decides per role."""
+    app.extensions["samverkan_nav"].append(NavItem(endpoint, label, order, visible or (lambda user: True)))
+
+
+def add_start_panel(app: Flask, render: Callable[[Any], str | None], order: int = 50) -> None:
+    """Packages add panels to the start page: `render(user)` returns HTML or None."""
+    app.extensions["samverkan_start_panels"].append((order, render))
+
+
 def register_views(app: Flask) -> None:
     for bp in (auth_bp, main_bp, municipalities_bp, users_bp, audit_bp):
         app.register_blueprint(bp)
+    app.extensions["samverkan_nav"] = []
+    app.extensions["samverkan_start_panels"] = []
+    add_nav_item(app, "core_main.index", "Start", order=0)
+    add_nav_item(app, "core_municipalities.municipality_list", "Kommuner", order=80)
+    add_nav_item(app, "core_users.user_list", "Användare", 85, lambda u: can(u, Permission.USER_READ))
+    add_nav_item(app, "core_audit.audit_list", "Granskningslogg", 90, lambda u: can(u, Permission.AUDIT_READ))
+    add_nav_item(app, "core_main.account", "Mitt konto", order=99)
 
     @app.context_processor
     def _navigation():
         user = current_user if current_user and current_user.is_authenticated else None
         nav = []
         if user is not None:
-            nav.append(("core_main.index", "Start"))
-            nav.append(("core_municipalities.municipality_list", "Kommuner"))
-            if can(user, Permission.USER_READ):
-                nav.append(("core_users.user_list", "Användare"))
-            if can(user, Permission.AUDIT_READ):
-                nav.append(("core_audit.audit_list", "Granskningslogg"))
-            nav.append(("core_main.account", "Mitt konto"))
+            items = sorted(app.extensions["samverkan_nav"], key=lambda item: item.order)
+            nav = [(item.endpoint, item.label) for item in items if item.visible(user)]
         return {"nav_items": nav, "role_labels": ROLE_LABELS, "Permission": Permission, "can": can}

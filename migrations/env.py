@@ -17,6 +17,15 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def render_item(type_, obj, autogen_context):
+    """Render the app's UTCDateTime as a plain timezone-aware DateTime in migration files."""
+    from core.db import UTCDateTime
+
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_migrations() -> None:
     engine = config.attributes.get("engine")
     if engine is None:
@@ -30,6 +39,7 @@ def run_migrations() -> None:
             connection=connection,
             target_metadata=target_metadata,
             compare_type=True,
+            render_item=render_item,
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
