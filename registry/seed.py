@@ -37,3 +37,10 @@ def load_legal_bases(session: Session, path: Path = LEGAL_BASES_CSV) -> int:
                         setattr(current, key, value)
     session.flush()
     return added
+
+
+def load_registry_demo(session: Session) -> None:
+    """The registry's demo stories (see registry/demo.py), loaded once into an empty database."""
+    from registry import demo
+
+    demo.load(session)
