@@ -24,6 +24,7 @@ DEMO_MUNICIPALITIES = {
     "1481": ("212000-1462", None, "Göteborgsvägen 11", "431 82", "Mölndal", None),
     "1460": ("212000-1454", None, "Box 14", "666 21", "Bengtsfors", None),
     "1461": ("212000-1561", None, "Box 112", "464 22", "Mellerud", None),
+    "2281": ("212000-2411", None, "Norrmalmsgatan 4", "851 85", "Sundsvall", "fakturor@sundsvall.demo"),
 }
 
 # Rounded illustrative populations (31 December) for cost splits in the demo agreements.
@@ -66,6 +67,16 @@ DEMO_USERS = [
         "kommun": "1480",
     },
     {"email": "ekonomi@goteborg.demo", "name": "Greta Ekonom", "roles": ["finance"], "kommun": "1480"},
+    {"email": "handlaggare@lerum.demo", "name": "Leo Handläggare", "roles": ["caseworker"], "kommun": "1441"},
+    {"email": "admin@sundsvall.demo", "name": "Sara Sundin", "roles": ["admin"], "kommun": "2281"},
+    {
+        "email": "admin@bengtsfors.demo",
+        "name": "Bengt Bengtsson",
+        "roles": ["admin", "finance"],
+        "kommun": "1460",
+    },
+    {"email": "ekonomi@mellerud.demo", "name": "Maja Mellin", "roles": ["finance"], "kommun": "1461"},
+    {"email": "admin@molndal.demo", "name": "Mona Mölndahl", "roles": ["admin", "legal"], "kommun": "1481"},
 ]
 
 
