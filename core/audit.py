@@ -22,7 +22,7 @@ from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from core.db import AppSession, Base, utcnow
-from core.models import AuditAction, AuditChainHead, AuditEntry
+from core.models import AuditAction, AuditChainHead, AuditEntry, AuditEntryScope
 
 GENESIS_HASH = "0" * 64
 REDACTED = "***"
@@ -134,7 +134,7 @@ def _entity_id(obj: Base) -> str:
 @event.listens_for(AppSession, "before_flush")
 def _refuse_audit_changes(session: Session, _ctx, _instances) -> None:
     for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, AuditEntry | AuditChainHead) and (
+        if isinstance(obj, AuditEntry | AuditEntryScope | AuditChainHead) and (
             obj in session.deleted or session.is_modified(obj)
         ):
             raise AuditTamperError("Granskningsloggen kan inte ändras eller raderas.")
@@ -159,6 +159,7 @@ def _record_changes(session: Session, _ctx) -> None:
                 "entity": obj.__tablename__,
                 "entity_id": _entity_id(obj),
                 "municipality_id": obj.audit_municipality_id(),
+                "scopes": obj.audit_municipality_ids(),
                 "changes": changes,
             }
         )
@@ -182,7 +183,7 @@ def append_entries(session: Session, rows: list[dict]) -> None:
     user_id, actor = current_actor()
     # Microsecond precision survives every backend, so the hash can be recomputed from stored rows.
     now = utcnow()
-    values = []
+    values, scopes = [], []
     for row in sorted(rows, key=lambda r: (r["entity"], r["entity_id"], r["action"])):
         content = canonical_content(
             now,
@@ -195,13 +196,22 @@ def append_entries(session: Session, rows: list[dict]) -> None:
             row["changes"],
         )
         entry_hash = chain_hash(prev_hash, content)
+        scopes.append(set(row["scopes"]) | ({row["municipality_id"]} if row["municipality_id"] else set()))
         values.append(
-            dict(
-                row, occurred_at=now, user_id=user_id, actor=actor, prev_hash=prev_hash, entry_hash=entry_hash
-            )
+            {k: v for k, v in row.items() if k != "scopes"}
+            | dict(occurred_at=now, user_id=user_id, actor=actor, prev_hash=prev_hash, entry_hash=entry_hash)
         )
         prev_hash = entry_hash
-    conn.execute(insert(AuditEntry), values)
+    ids = conn.execute(
+        insert(AuditEntry).returning(AuditEntry.id, sort_by_parameter_order=True), values
+    ).scalars()
+    scope_rows = [
+        {"entry_id": entry_id, "municipality_id": m}
+        for entry_id, ms in zip(ids, scopes, strict=True)
+        for m in ms
+    ]
+    if scope_rows:
+        conn.execute(insert(AuditEntryScope), scope_rows)
     conn.execute(
         update(AuditChainHead)
         .where(AuditChainHead.id == 1)

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from core.formatting import TIMEZONE
-from core.models import AuditEntry
+from core.models import AuditEntry, AuditEntryScope
 from core.permissions import Permission, require, scope_municipality_ids
 
 
@@ -29,7 +29,8 @@ def audit_query(
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
     scope = scope_municipality_ids(user, Permission.AUDIT_READ)
     if scope is not None:
-        stmt = stmt.where(AuditEntry.municipality_id.in_(scope))
+        visible = select(AuditEntryScope.entry_id).where(AuditEntryScope.municipality_id.in_(scope))
+        stmt = stmt.where(AuditEntry.id.in_(visible))
     if entity:
         stmt = stmt.where(AuditEntry.entity == entity)
     if user_id is not None:

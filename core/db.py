@@ -36,8 +36,14 @@ class Base(DeclarativeBase):
     __audit_redact__: frozenset[str] = frozenset()
 
     def audit_municipality_id(self) -> int | None:
-        """The municipality whose auditors may read this row's audit entries."""
+        """The municipality the row belongs to first (recorded on the audit entry)."""
         return getattr(self, "municipality_id", None)
+
+    def audit_municipality_ids(self) -> set[int]:
+        """Every municipality whose auditors may read this row's audit entries (e.g. all parties of
+        an agreement). Read only loaded attributes: this runs inside a flush."""
+        primary = self.audit_municipality_id()
+        return {primary} if primary is not None else set()
 
 
 class UTCDateTime(TypeDecorator):

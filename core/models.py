@@ -249,6 +249,20 @@ class AuditEntry(Base):
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+class AuditEntryScope(Base):
+    """Which municipalities' auditors may read an audit entry (a shared agreement concerns them all)."""
+
+    __tablename__ = "audit_entry_scopes"
+    __audit__ = False
+
+    entry_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("audit_entries.id", ondelete="RESTRICT"),
+        primary_key=True,
+    )
+    municipality_id: Mapped[int] = mapped_column(primary_key=True, index=True)
+
+
 class AuditChainHead(Base):
     """One row holding the hash of the newest audit entry; locked FOR UPDATE to serialise the chain."""
 

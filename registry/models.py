@@ -153,6 +153,11 @@ class Agreement(Base):
         host = next((p for p in parties if p.role == PartyRole.HOST), None)
         return host.municipality_id if host else None
 
+    def audit_municipality_ids(self) -> set[int]:
+        return {
+            p.municipality_id for p in self.__dict__.get("parties") or [] if p.municipality_id is not None
+        }
+
     @property
     def host(self) -> AgreementParty | None:
         return next((p for p in self.parties if p.role == PartyRole.HOST), None)
@@ -226,6 +231,10 @@ class AgreementAttachment(Base):
         agreement = self.__dict__.get("agreement")
         return agreement.audit_municipality_id() if agreement is not None else None
 
+    def audit_municipality_ids(self) -> set[int]:
+        agreement = self.__dict__.get("agreement")
+        return agreement.audit_municipality_ids() if agreement is not None else set()
+
 
 class SharedRole(Base):
     """A position employed by one municipality and paid for by several (e.g. a shared social director)."""
@@ -263,6 +272,11 @@ class SharedRole(Base):
 
     def audit_municipality_id(self) -> int | None:
         return self.employer_municipality_id
+
+    def audit_municipality_ids(self) -> set[int]:
+        agreement = self.__dict__.get("agreement")
+        ids = agreement.audit_municipality_ids() if agreement is not None else set()
+        return ids | ({self.employer_municipality_id} if self.employer_municipality_id else set())
 
 
 class SharedRoleAllocation(Base):
@@ -442,6 +456,11 @@ class CaseTransfer(Base):
     def audit_municipality_id(self) -> int | None:
         return self.requesting_municipality_id
 
+    def audit_municipality_ids(self) -> set[int]:
+        return {
+            m for m in (self.requesting_municipality_id, self.performing_municipality_id) if m is not None
+        }
+
     @property
     def party_municipality_ids(self) -> set[int]:
         return {self.requesting_municipality_id, self.performing_municipality_id}
@@ -469,6 +488,10 @@ class CaseTransferEvent(Base):
     def audit_municipality_id(self) -> int | None:
         transfer = self.__dict__.get("transfer")
         return transfer.requesting_municipality_id if transfer is not None else None
+
+    def audit_municipality_ids(self) -> set[int]:
+        transfer = self.__dict__.get("transfer")
+        return transfer.audit_municipality_ids() if transfer is not None else set()
 
 
 class InsightLogEntry(Base):
@@ -562,6 +585,12 @@ class Decision(Base):
     def audit_municipality_id(self) -> int | None:
         return self.responsible_municipality_id
 
+    def audit_municipality_ids(self) -> set[int]:
+        # The performing municipality feeds back execution dates and may audit them too.
+        transfer = self.__dict__.get("transfer")
+        ids = transfer.audit_municipality_ids() if transfer is not None else set()
+        return ids | ({self.responsible_municipality_id} if self.responsible_municipality_id else set())
+
 
 class DecisionOffer(Base):
     __tablename__ = "decision_offers"
@@ -577,6 +606,10 @@ class DecisionOffer(Base):
     def audit_municipality_id(self) -> int | None:
         decision = self.__dict__.get("decision")
         return decision.responsible_municipality_id if decision is not None else None
+
+    def audit_municipality_ids(self) -> set[int]:
+        decision = self.__dict__.get("decision")
+        return decision.audit_municipality_ids() if decision is not None else set()
 
 
 class DecisionInterruption(Base):
@@ -596,6 +629,10 @@ class DecisionInterruption(Base):
     def audit_municipality_id(self) -> int | None:
         decision = self.__dict__.get("decision")
         return decision.responsible_municipality_id if decision is not None else None
+
+    def audit_municipality_ids(self) -> set[int]:
+        decision = self.__dict__.get("decision")
+        return decision.audit_municipality_ids() if decision is not None else set()
 
 
 class CalendarFeed(Base):

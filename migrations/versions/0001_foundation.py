@@ -65,6 +65,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_audit_entries_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "audit_entry_scopes",
+        sa.Column("entry_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("municipality_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["entry_id"],
+            ["audit_entries.id"],
+            name=op.f("fk_audit_entry_scopes_entry_id_audit_entries"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("entry_id", "municipality_id", name=op.f("pk_audit_entry_scopes")),
+    )
+    with op.batch_alter_table("audit_entry_scopes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_audit_entry_scopes_municipality_id"), ["municipality_id"], unique=False
+        )
+
+    op.create_table(
         "login_attempts",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
@@ -222,6 +239,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_audit_entries_municipality_id"))
         batch_op.drop_index(batch_op.f("ix_audit_entries_entity"))
 
+    with op.batch_alter_table("audit_entry_scopes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_audit_entry_scopes_municipality_id"))
+
+    op.drop_table("audit_entry_scopes")
     op.drop_table("audit_entries")
     op.drop_table("audit_chain_head")
 

@@ -103,6 +103,7 @@ def test_deleted_entry_is_detected(make_user, municipality, db):
     db.flush()
     first, second = _entries(db, "municipalities", harryda.id)[-2:]
     _allow_tampering(db)
+    db.execute(text("DELETE FROM audit_entry_scopes WHERE entry_id = :id"), {"id": first.id})
     db.execute(text("DELETE FROM audit_entries WHERE id = :id"), {"id": first.id})
     result = verify_audit_chain(db)
     assert not result.ok
@@ -115,6 +116,7 @@ def test_removing_the_newest_entry_is_detected(make_user, municipality, db):
     db.flush()
     last = db.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
     _allow_tampering(db)
+    db.execute(text("DELETE FROM audit_entry_scopes WHERE entry_id = :id"), {"id": last.id})
     db.execute(text("DELETE FROM audit_entries WHERE id = :id"), {"id": last.id})
     result = verify_audit_chain(db)
     assert not result.ok
@@ -193,3 +195,29 @@ def test_only_auditors_and_sysadmins_read_the_log(login_as):
     assert login_as("admin").get("/api/v1/audit/").status_code == 403
     assert login_as("auditor").get("/granskningslogg/").status_code == 200
     assert login_as("sysadmin", kommun=None).get("/api/v1/audit/").status_code == 200
+
+
+def test_auditors_of_every_party_see_a_shared_rows_entries(login_as, make_user, municipality, db):
+    """An agreement concerns all its parties: each party's auditor reads its audit entries."""
+    import datetime as dt
+
+    from registry.models import Agreement, AgreementParty, Area, CooperationForm, PartyRole
+
+    agreement = Agreement(
+        number="AUD-1",
+        title="Granskat avtal",
+        area=Area.JAV,
+        cooperation_form=CooperationForm.AVTALSSAMVERKAN,
+        legal_basis="KL 9 kap. 37 §",
+        start_date=dt.date(2026, 1, 1),
+    )
+    agreement.parties = [
+        AgreementParty(municipality=municipality("Göteborg"), role=PartyRole.HOST),
+        AgreementParty(municipality=municipality("Härryda"), role=PartyRole.BUYER),
+    ]
+    db.add(agreement)
+    db.commit()
+    for kommun, visible in (("Göteborg", True), ("Härryda", True), ("Lerum", False)):
+        c = login_as("auditor", kommun=kommun)
+        entries = c.get("/api/v1/audit/?entity=agreements&page_size=100").json
+        assert (str(agreement.id) in {e["entity_id"] for e in entries}) is visible, kommun
