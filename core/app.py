@@ -30,9 +30,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["samverkan_engine"] = engine
 
     from core import audit  # noqa: F401  (registers the session events)
-    from core.auth import csrf, login_manager
+    from core.auth import configure_password_hashing, csrf, login_manager
     from core.formatting import register_filters
 
+    configure_password_hashing(
+        settings.get("PASSWORD_HASH_TIME_COST"), settings.get("PASSWORD_HASH_MEMORY_COST")
+    )
     login_manager.init_app(app)
     csrf.init_app(app)
     register_filters(app)

@@ -27,6 +27,20 @@ login_manager.session_protection = "basic"
 csrf = CSRFProtect()
 
 _hasher = PasswordHasher()
+
+
+def configure_password_hashing(time_cost: int | None = None, memory_cost: int | None = None) -> None:
+    """Argon2 cost. Production keeps argon2-cffi's defaults (RFC 9106 low-memory profile); the test
+    suite lowers it, since it creates thousands of users and is not what attackers face."""
+    global _hasher
+    if time_cost or memory_cost:
+        _hasher = PasswordHasher(
+            time_cost=time_cost or _hasher.time_cost,
+            memory_cost=memory_cost or _hasher.memory_cost,
+            parallelism=1,
+        )
+
+
 TOKEN_PREFIX = "svk_"
 MIN_PASSWORD_LENGTH = 12
 

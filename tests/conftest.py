@@ -34,7 +34,15 @@ def database_url(request, tmp_path_factory):
 
 
 def make_test_app(url: str, **overrides):
-    config = {"ENV": "testing", "DATABASE_URL": url, "SECRET_KEY": "test-secret", "SERVER_NAME": None}
+    config = {
+        "ENV": "testing",
+        "DATABASE_URL": url,
+        "SECRET_KEY": "test-secret",
+        "SERVER_NAME": None,
+        # Cheap argon2 for the thousands of test users; production keeps the library's defaults.
+        "PASSWORD_HASH_TIME_COST": 1,
+        "PASSWORD_HASH_MEMORY_COST": 1024,
+    }
     config.update(overrides)
     return create_app(config)
 
