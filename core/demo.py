@@ -67,6 +67,12 @@ DEMO_USERS = [
         "kommun": "1480",
     },
     {"email": "ekonomi@goteborg.demo", "name": "Greta Ekonom", "roles": ["finance"], "kommun": "1480"},
+    {
+        "email": "handlaggare@partille.demo",
+        "name": "Pia Partillesson",
+        "roles": ["caseworker"],
+        "kommun": "1402",
+    },
     {"email": "handlaggare@lerum.demo", "name": "Leo Handläggare", "roles": ["caseworker"], "kommun": "1441"},
     {"email": "admin@sundsvall.demo", "name": "Sara Sundin", "roles": ["admin"], "kommun": "2281"},
     {

@@ -92,6 +92,10 @@ PATHS = {
 }
 
 
+# Moves the requesting municipality registers; the performing municipality registers the rest.
+REQUESTER_MOVES = {TransferStatus.CLOSED}
+
+
 def load(session: Session, today: dt.date | None = None) -> None:
     today = today or dt.date.today()
     m = {mun.kommunkod: mun for mun in session.scalars(select(Municipality))}
@@ -228,8 +232,14 @@ def _shared_director(session, m, users) -> None:
 
 
 def _transfers(session, m, users, agreement, today) -> None:
-    harryda_cw = users.get("handlaggare@harryda.demo")
-    lerum_cw = users.get("handlaggare@lerum.demo")
+    # Who registers steps for each municipality in the stories (a caseworker or administrator).
+    actors = {
+        "1401": users.get("handlaggare@harryda.demo"),
+        "1441": users.get("handlaggare@lerum.demo"),
+        "1402": users.get("handlaggare@partille.demo"),
+        "1481": users.get("admin@molndal.demo"),
+        "1480": users.get("admin@goteborg.demo"),
+    }
     bases = {lb.code: lb for lb in session.scalars(select(LegalBasis))}
     stories = [
         # requesting, performing, final status, days ago requested, jäv ground, area
@@ -246,7 +256,7 @@ def _transfers(session, m, users, agreement, today) -> None:
     ]
     for req, perf, final, days_ago, ground, area in stories:
         requested_on = today - dt.timedelta(days=days_ago)
-        creator = harryda_cw if req == "1401" else lerum_cw
+        creator = actors.get(req)
         transfer = CaseTransfer(
             reference=next_reference(session, "JAV", req, requested_on.year),
             agreement=agreement,
@@ -290,7 +300,7 @@ def _transfers(session, m, users, agreement, today) -> None:
                     from_status=previous,
                     to_status=target,
                     effective_on=step_day,
-                    user=lerum_cw if perf == "1441" else harryda_cw,
+                    user=actors.get(req if target in REQUESTER_MOVES else perf),
                 )
             )
         session.add(transfer)

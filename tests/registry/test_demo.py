@@ -35,7 +35,10 @@ def test_demo_stories(app, db):
     today = dt.date.today()
     states = {
         decision_state(
-            d.decision_date, d.execution_date, [(i.interrupted_on, i.resumed_on) for i in d.interruptions], today
+            d.decision_date,
+            d.execution_date,
+            [(i.interrupted_on, i.resumed_on) for i in d.interruptions],
+            today,
         )
         for d in db.scalars(select(Decision))
     }
