@@ -24,7 +24,7 @@ from registry.models import (
     ResolutionType,
     TransferStatus,
 )
-from registry.permissions import TRANSFER_EDIT, TRANSFER_READ
+from registry.permissions import DECISION_EDIT, TRANSFER_EDIT, TRANSFER_READ
 from registry.transfers import services
 from registry.transfers.schemas import TransferQuerySchema
 
@@ -171,8 +171,18 @@ def _render_detail(transfer, status: int = 200, errors=None, step_form=None, err
         today=services.local_today(),
         days_waiting=services.days_waiting(transfer),
         answer_days=services.answer_days(transfer),
+        decisions=_decisions_of(transfer),
+        may_record_decision=can_any(current_user, DECISION_EDIT, transfer.party_municipality_ids)
+        and transfer.status not in (TransferStatus.REQUESTED, TransferStatus.DECLINED),
         **_labels(),
     ), status
+
+
+def _decisions_of(transfer):
+    """The decisions under the transfer with their three-month state (see registry.decisions)."""
+    from registry.decisions.services import decisions_for_transfer
+
+    return decisions_for_transfer(db_session, current_user, transfer.id)
 
 
 @bp.get("/<int:transfer_id>")
