@@ -7,8 +7,10 @@ from http import HTTPStatus
 
 from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from core.db import db_session
 from core.errors import DomainError
 
 SWEDISH_MESSAGES = {
@@ -52,6 +54,18 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
         return error_response(exc.status_code, exc.message, exc.errors)
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError):
+        # The services check uniqueness first with a friendly message; this is the database's last
+        # word when two people save the same thing at the same moment.
+        db_session.rollback()
+        app.logger.warning("integrity error on %s %s: %s", request.method, request.path, exc.orig)
+        return error_response(
+            409,
+            "Uppgiften krockar med en som någon annan just har sparat (t.ex. samma nummer). "
+            "Ladda om sidan och försök igen.",
+        )
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):

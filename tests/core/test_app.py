@@ -107,3 +107,31 @@ def test_openapi_lists_municipality_and_user_endpoints(client):
     assert "patch" in paths["/api/v1/municipalities/{municipality_id}"]
     assert "post" in paths["/api/v1/users/"]
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_a_database_constraint_violation_is_a_409_not_a_500(tmp_path):
+    """When two people save the same unique value at once, the loser gets a clear 409, not a 500."""
+    from flask import Blueprint
+
+    from core.db import Base, db_session
+    from core.models import Municipality
+    from core.models_registry import import_all_models
+
+    app = create_app({"ENV": "testing", "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.sqlite3'}"})
+    import_all_models()
+    Base.metadata.create_all(app.extensions["samverkan_engine"])
+    bp = Blueprint("constraint_probe", __name__)
+
+    @bp.post("/api/v1/_probe-duplicate")
+    def probe():
+        # Two rows with the same kommunkod, bypassing any friendly check, as a concurrent save would.
+        db_session.add(Municipality(kommunkod="1480", name="Ett", county_code="14", county_name="X"))
+        db_session.add(Municipality(kommunkod="1480", name="Två", county_code="14", county_name="X"))
+        db_session.flush()
+        return {}
+
+    app.register_blueprint(bp)
+    response = app.test_client().post("/api/v1/_probe-duplicate")
+    assert response.status_code == 409
+    assert "krockar" in response.json["message"]
+    app.extensions["samverkan_engine"].dispose()
