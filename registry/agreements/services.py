@@ -16,7 +16,6 @@ import unicodedata
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from marshmallow import ValidationError
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.db import swedish, swedish_sort_key
 from core.errors import Conflict, NotFound, ValidationFailed
-from core.formatting import TIMEZONE
+from core.formatting import local_today
 from core.models import Municipality, User
 from core.permissions import can_any, require, require_any
 from core.personal_numbers import check_no_personal_number
@@ -106,11 +105,6 @@ _LOAD_FOR_DISPLAY = (
     selectinload(Agreement.parties).selectinload(AgreementParty.municipality),
     selectinload(Agreement.owner),
 )
-
-
-def local_today() -> dt.date:
-    """Today in Sweden: the day on which end and notice dates are judged."""
-    return dt.datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
 # --- Computed dates -----------------------------------------------------------------------------

@@ -30,7 +30,6 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -38,7 +37,7 @@ from sqlalchemy.orm import Session, selectinload
 from core.auth import hash_token
 from core.db import utcnow
 from core.errors import PermissionDenied
-from core.formatting import TIMEZONE, format_date
+from core.formatting import format_date, local_today  # noqa: F401  (the part's clock: views and tests use it)
 from core.models import User
 from core.permissions import can, require
 from registry.dates import (
@@ -69,18 +68,12 @@ DEFAULT_HORIZON_DAYS = 90
 SOON_DAYS = 30  # a date this close (or closer) is "soon"
 PASSED_DAYS = 30  # a passed notice or end date stays on the list this long
 DECISION_WARNING_DAYS = 30  # decisions show up this long before their three-month deadline
-_LOCAL = ZoneInfo(TIMEZONE)
 
 # Pages the deadlines link to. Endpoints that are not registered (yet) give a deadline without a link.
 AGREEMENT_ENDPOINT = "registry_agreements.agreement_detail"
 TRANSFER_ENDPOINT = "registry_transfers.transfer_detail"
 DECISION_ENDPOINT = "registry_decisions.decision_detail"
 IVO_ENDPOINT = "registry_decisions.ivo_report"
-
-
-def local_today() -> dt.date:
-    """Today's date in Sweden. Pages, the feed and the API read the clock only here (tests replace it)."""
-    return dt.datetime.now(_LOCAL).date()
 
 
 class DeadlineKind(StrEnum):

@@ -18,14 +18,13 @@ import datetime as dt
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.errors import Conflict, NotFound, ValidationFailed
-from core.formatting import TIMEZONE
+from core.formatting import local_today as today
 from core.models import Municipality, User
 from core.permissions import require, require_any
 from registry.dates import (
@@ -79,11 +78,6 @@ from registry.permissions import DECISION_EDIT, DECISION_READ
 TRANSFER_STATUSES_WITHOUT_DECISIONS = frozenset({TransferStatus.REQUESTED, TransferStatus.DECLINED})
 # Dates before this are typing errors (a year 0226 parses as a date).
 EARLIEST_DATE = dt.date(2000, 1, 1)
-
-
-def today() -> dt.date:
-    """Today's date in Sweden (the server may run in UTC): the one clock of this part."""
-    return dt.datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
 # --- Reading and scope --------------------------------------------------------------------------

@@ -25,14 +25,13 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.db import swedish
 from core.errors import ValidationFailed
-from core.formatting import TIMEZONE, format_date, format_number
+from core.formatting import format_date, format_number, local_today
 from core.models import Municipality
 from core.permissions import can, require
 from core.services import load_or_raise
@@ -43,12 +42,6 @@ from registry.roles.costs import AllocationSet, allocation_history
 from registry.roles.schemas import SharedRoleCreateSchema, SharedRoleUpdateSchema
 
 HUNDRED = Decimal("100.00")
-_LOCAL = ZoneInfo(TIMEZONE)
-
-
-def local_today() -> dt.date:
-    """Today's date in Sweden. Pages and the API read the clock only here (tests replace it)."""
-    return dt.datetime.now(_LOCAL).date()
 
 
 # --- Reading ------------------------------------------------------------------------------------

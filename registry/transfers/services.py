@@ -33,7 +33,6 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError
 from sqlalchemy import Select, exists, func, or_, select
@@ -41,7 +40,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.db import swedish
 from core.errors import PermissionDenied, ValidationFailed
-from core.formatting import TIMEZONE
+from core.formatting import local_today
 from core.models import Municipality, User
 from core.permissions import can_any, require, require_any
 from registry.errors import IllegalTransition, TransferNotFound
@@ -146,11 +145,6 @@ _STEP_LABELS = {
     S.CLOSED: "Avsluta ärendet",
     S.INTERRUPTED: "Registrera avbrott",
 }
-
-
-def local_today() -> dt.date:
-    """Today's date in Sweden (the server may run in UTC)."""
-    return dt.datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
 def status_label(status: TransferStatus | None) -> str:
