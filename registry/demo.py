@@ -20,6 +20,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.formatting import local_today
 from core.models import Municipality, User
 from registry.dates import add_months
 from registry.models import (
@@ -97,7 +98,7 @@ REQUESTER_MOVES = {TransferStatus.CLOSED}
 
 
 def load(session: Session, today: dt.date | None = None) -> None:
-    today = today or dt.date.today()
+    today = today or local_today()
     m = {mun.kommunkod: mun for mun in session.scalars(select(Municipality))}
     users = {u.email: u for u in session.scalars(select(User))}
 

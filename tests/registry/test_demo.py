@@ -1,10 +1,10 @@
 """The demo stories load and tell what they promise."""
 
-import datetime as dt
 
 from sqlalchemy import select
 
 from core.cli import core_cli
+from core.formatting import local_today
 from registry.dates import DecisionState, decision_state
 from registry.models import Agreement, CaseTransfer, Decision, SharedRole, TransferStatus
 
@@ -32,7 +32,7 @@ def test_demo_stories(app, db):
     statuses = {t.status for t in db.scalars(select(CaseTransfer))}
     assert statuses == set(TransferStatus)
 
-    today = dt.date.today()
+    today = local_today()
     states = {
         decision_state(
             d.decision_date,
