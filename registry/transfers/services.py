@@ -140,7 +140,7 @@ _STEP_LABELS = {
     S.ACCEPTED: "Acceptera överlämningen",
     S.DECLINED: "Avböj överlämningen",
     S.INVESTIGATING: "Starta utredning",
-    S.DECIDED: "Registrera beslut",
+    S.DECIDED: "Markera att beslut är fattat",
     S.EXECUTED: "Registrera verkställighet",
     S.CLOSED: "Avsluta ärendet",
     S.INTERRUPTED: "Registrera avbrott",
