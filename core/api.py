@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from core import services
 from core.audit_queries import audit_query
 from core.db import db_session
-from core.errors import ValidationFailed
-from core.permissions import Permission, require
+from core.errors import NotFound, ValidationFailed
+from core.permissions import Permission, can, require
 from core.schemas import (
     AuditEntrySchema,
     AuditQuerySchema,
@@ -147,7 +147,9 @@ class UserItem(MethodView):
     def get(self, user_id):
         """Hämta en användare"""
         user = services.get_user(db_session, user_id)
-        require(current_user, Permission.USER_READ, user.municipality_id or -1)
+        if not can(current_user, Permission.USER_READ, user.municipality_id or -1):
+            # Outside the reader's scope a user is "not found": ids reveal nothing.
+            raise NotFound("Användaren finns inte.")
         return user
 
     @users_blp.arguments(UserUpdateSchema)

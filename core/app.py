@@ -8,11 +8,19 @@ from pathlib import Path
 
 from flask import Flask, g, jsonify, request
 from sqlalchemy import text
+from werkzeug.routing import IntegerConverter
 
 from core.config import load_config
 from core.db import db_session, make_engine
 
 DEFAULT_PACKAGES = ("registry",)
+MAX_ID = 2**31 - 1
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -24,6 +32,8 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder="templates",
     )
     app.config.update(settings)
+    # Ids in URLs fit the database's INTEGER: a larger one is "not found", not a database error.
+    app.url_map.converters["int"] = BoundedIntegerConverter
     logging.basicConfig(level=logging.INFO)
 
     engine = settings.get("ENGINE") or make_engine(settings["DATABASE_URL"], settings["SQL_ECHO"])
@@ -102,9 +112,12 @@ def _register_security(app: Flask) -> None:
             "WTF_CSRF_ENABLED", True
         ):
             return
-        if request.path.startswith("/api/") and (bearer_token() or not current_user.is_authenticated):
-            # Without a session cookie there is nothing to forge; the API answers 401 itself.
-            return
+        if request.path.startswith("/api/"):
+            user = current_user._get_current_object()
+            # Exempt only what a forged cross-site request cannot carry: a call authenticated by its
+            # bearer token (not by a session cookie), or no authentication at all (the API answers 401).
+            if not user.is_authenticated or (bearer_token() and g.get("api_token_id")):
+                return
         csrf.protect()
 
     @app.after_request

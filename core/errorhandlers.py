@@ -7,7 +7,7 @@ from http import HTTPStatus
 
 from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from core.db import db_session
@@ -65,6 +65,15 @@ def register_error_handlers(app: Flask) -> None:
             409,
             "Uppgiften krockar med en som någon annan just har sparat (t.ex. samma nummer). "
             "Ladda om sidan och försök igen.",
+        )
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def _out_of_range(exc: Exception):
+        # A number too large for the database (e.g. an id of 10**12 in a query string or body).
+        db_session.rollback()
+        return error_response(
+            422, "Ett värde är för stort eller har fel form för att kunna sökas eller sparas."
         )
 
     @app.errorhandler(CSRFError)

@@ -16,6 +16,7 @@ from marshmallow import (
 
 from core import validation
 from core.models import Role
+from core.personal_numbers import NoPersonalNumber
 
 
 class BaseSchema(Schema):
@@ -29,6 +30,18 @@ class BaseSchema(Schema):
         "unknown": validation.SCHEMA_UNKNOWN_FIELD,
         "type": validation.SCHEMA_INVALID_INPUT,
     }
+
+
+MAX_ID = 2**31 - 1
+
+
+class Id(fields.Integer):
+    """A row id: a positive integer that fits the database's INTEGER (larger ones are refused)."""
+
+    def __init__(self, **kwargs):
+        validators = kwargs.pop("validate", None) or []
+        validators = list(validators) if isinstance(validators, list | tuple) else [validators]
+        super().__init__(validate=[validate.Range(1, MAX_ID, error="Okänt id."), *validators], **kwargs)
 
 
 class QuerySchema(BaseSchema):
@@ -56,7 +69,7 @@ class PopulationSchema(BaseSchema):
     year = fields.Integer(required=True, validate=validate.Range(1900, 2200))
     population = fields.Integer(required=True, validate=validate.Range(0, MAX_POPULATION))
     reference_date = fields.Date(allow_none=True)
-    source = fields.String(allow_none=True, validate=validate.Length(max=200))
+    source = fields.String(allow_none=True, validate=[validate.Length(max=200), NoPersonalNumber()])
 
 
 class MunicipalitySchema(BaseSchema):
@@ -82,7 +95,7 @@ class MunicipalityUpdateSchema(BlankToNoneMixin, BaseSchema):
     org_number = fields.String(allow_none=True)
     peppol_id = fields.String(allow_none=True)
     bankgiro = fields.String(allow_none=True)
-    street_address = fields.String(allow_none=True, validate=validate.Length(max=200))
+    street_address = fields.String(allow_none=True, validate=[validate.Length(max=200), NoPersonalNumber()])
     postal_code = fields.String(allow_none=True)
     city = fields.String(allow_none=True, validate=validate.Length(max=100))
     invoice_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
@@ -129,8 +142,8 @@ _ROLE_CHOICES = [r.value for r in Role]
 
 class UserCreateSchema(BlankToNoneMixin, BaseSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    municipality_id = fields.Integer(allow_none=True, load_default=None)
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), NoPersonalNumber()])
+    municipality_id = Id(allow_none=True, load_default=None)
     roles = fields.List(
         fields.String(validate=validate.OneOf(_ROLE_CHOICES)),
         required=True,
@@ -148,8 +161,8 @@ class UserCreateSchema(BlankToNoneMixin, BaseSchema):
 
 
 class UserUpdateSchema(BlankToNoneMixin, BaseSchema):
-    name = fields.String(validate=validate.Length(min=1, max=200))
-    municipality_id = fields.Integer(allow_none=True)
+    name = fields.String(validate=[validate.Length(min=1, max=200), NoPersonalNumber()])
+    municipality_id = Id(allow_none=True)
     roles = fields.List(
         fields.String(validate=validate.OneOf(_ROLE_CHOICES)),
         validate=validate.Length(min=1, error="Välj minst en roll."),
@@ -160,7 +173,7 @@ class UserUpdateSchema(BlankToNoneMixin, BaseSchema):
 
 class UserQuerySchema(QuerySchema):
     q = fields.String(load_default=None)
-    municipality_id = fields.Integer(load_default=None)
+    municipality_id = Id(load_default=None)
 
 
 class ApiTokenSchema(BaseSchema):
@@ -187,6 +200,6 @@ class AuditEntrySchema(BaseSchema):
 
 class AuditQuerySchema(QuerySchema):
     entity = fields.String(load_default=None)
-    user_id = fields.Integer(load_default=None)
+    user_id = Id(load_default=None)
     date_from = fields.Date(load_default=None)
     date_to = fields.Date(load_default=None)

@@ -21,6 +21,7 @@ from core.db import swedish, utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.models import ApiToken, Municipality, MunicipalityPopulation, Role, User, UserRole
 from core.permissions import Permission, can, require
+from core.personal_numbers import check_no_personal_number, find_personal_numbers
 from core.schemas import MAX_POPULATION, MunicipalityUpdateSchema, UserCreateSchema, UserUpdateSchema
 
 REFERENCE_CSV = Path(__file__).parent / "data" / "municipalities.csv"
@@ -267,6 +268,8 @@ def import_population_csv(session: Session, user, data: bytes) -> ImportResult:
         source = row.get("source") or None
         if source and len(source) > 200:
             problems.append("källan är längre än 200 tecken")
+        if source and find_personal_numbers(source):
+            problems.append("källan innehåller ett personnummer, som inte får registreras")
         if municipality is not None and year is not None:
             key = (code, year)
             if key in seen:
@@ -445,6 +448,10 @@ def create_api_token(
         raise ValidationFailed(
             errors={"name": ["Ge nyckeln ett namn (högst 100 tecken), t.ex. 'Ekonomisystemet'."]}
         )
+    try:
+        check_no_personal_number(name)
+    except ValidationError as exc:
+        raise ValidationFailed(errors={"name": exc.messages}) from exc
     if days is not None and not 1 <= days <= 730:
         raise ValidationFailed(errors={"days": ["Giltighetstiden ska vara 1-730 dagar."]})
     secret = new_token_secret()

@@ -27,7 +27,7 @@ from core import services
 from core.audit_queries import audit_query
 from core.auth import authenticate
 from core.db import db_session, swedish
-from core.errors import LoginThrottled, ValidationFailed
+from core.errors import LoginThrottled, NotFound, ValidationFailed
 from core.models import ROLE_LABELS, AuditEntry, Municipality, Role, User
 from core.permissions import Permission, can, require
 
@@ -196,7 +196,10 @@ def account():
                 flash("Ditt lösenord är ändrat.", "success")
                 return redirect(url_for("core_main.account"))
         elif action == "revoke-token":
-            token = services.revoke_api_token(db_session, current_user, int(request.form.get("token_id", 0)))
+            token_id = request.form.get("token_id", "")
+            if not token_id.isdigit() or int(token_id) > 2**31 - 1:
+                raise NotFound("API-nyckeln finns inte.")
+            token = services.revoke_api_token(db_session, current_user, int(token_id))
             flash(f"API-nyckeln '{token.name}' är återkallad.", "success")
             return redirect(url_for("core_main.account"))
     tokens = sorted(current_user.tokens, key=lambda t: t.created_at, reverse=True)

@@ -12,7 +12,7 @@ from marshmallow import fields, post_load, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
 from core.personal_numbers import NoPersonalNumber
-from core.schemas import BaseSchema, BlankToNoneMixin, QuerySchema
+from core.schemas import BaseSchema, BlankToNoneMixin, Id, QuerySchema
 from registry.models import (
     AGREEMENT_STATUS_LABELS,
     AREA_LABELS,
@@ -68,7 +68,7 @@ class AgreementPartyInputSchema(_StripStrings, BlankToNoneMixin, BaseSchema):
     """A party as given by a form, the API or the CSV import. The municipality is given by id or by
     kommunkod (four digits, e.g. 1480)."""
 
-    municipality_id = fields.Integer(allow_none=True, metadata={"description": "Kommunens id"})
+    municipality_id = Id(allow_none=True, metadata={"description": "Kommunens id"})
     kommunkod = fields.String(
         allow_none=True,
         validate=validate.Regexp(r"^\d{4}$", error="Kommunkoden har fyra siffror, t.ex. 1480."),
@@ -124,7 +124,7 @@ class AgreementCreateSchema(_StripStrings, BlankToNoneMixin, BaseSchema):
         validate=validate.Range(0, MAX_NOTICE_MONTHS),
         metadata={"description": "Uppsägningstid i månader före avtalstidens utgång"},
     )
-    owner_id = fields.Integer(
+    owner_id = Id(
         allow_none=True,
         metadata={"description": "Avtalsansvarig: en användare i en av parterna. Utelämnat: du själv."},
     )
@@ -170,9 +170,7 @@ class AgreementAttachmentUploadSchema(AgreementAttachmentFormSchema):
 class AgreementQuerySchema(QuerySchema):
     q = fields.String(load_default=None, metadata={"description": "Sök på avtalsnummer eller titel"})
     area = _enum(Area, AREA_LABELS, load_default=None)
-    party_municipality_id = fields.Integer(
-        load_default=None, metadata={"description": "Bara avtal där kommunen är part"}
-    )
+    party_municipality_id = Id(load_default=None, metadata={"description": "Bara avtal där kommunen är part"})
     status = _enum(AgreementStatus, AGREEMENT_STATUS_LABELS, load_default=None)
     ends_within_days = fields.Integer(
         load_default=None,
@@ -210,7 +208,7 @@ class AgreementOwnerSchema(BaseSchema):
     id = fields.Integer(dump_only=True)
     name = fields.String(dump_only=True)
     email = fields.String(dump_only=True)
-    municipality_id = fields.Integer(dump_only=True, allow_none=True)
+    municipality_id = Id(dump_only=True, allow_none=True)
 
 
 class AgreementPartySchema(BaseSchema):
@@ -228,13 +226,13 @@ class AgreementPartySchema(BaseSchema):
 
 class AgreementAttachmentSchema(BaseSchema):
     id = fields.Integer(dump_only=True)
-    agreement_id = fields.Integer(dump_only=True)
+    agreement_id = Id(dump_only=True)
     filename = fields.String(dump_only=True)
     media_type = fields.String(dump_only=True)
     size_bytes = fields.Integer(dump_only=True)
     sha256 = fields.String(dump_only=True)
     description = fields.String(dump_only=True, allow_none=True)
-    uploaded_by_id = fields.Integer(dump_only=True, allow_none=True)
+    uploaded_by_id = Id(dump_only=True, allow_none=True)
     uploaded_at = fields.DateTime(dump_only=True)
 
 

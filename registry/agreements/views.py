@@ -196,17 +196,11 @@ def _in_form_order(errors: dict, labels: dict) -> dict:
     return dict(sorted(errors.items(), key=lambda item: order.get(item[0], len(order))))
 
 
-def _selected_municipality_ids(form: dict) -> set[int]:
-    ids = set()
-    for key, value in form.items():
-        if key.endswith("-municipality_id") and str(value).isdigit():
-            ids.add(int(value))
-    return ids
-
-
 def _render_form(agreement, form: dict, errors: dict, rows: int, status: int = 200):
     user = _user()
-    municipality_ids = _selected_municipality_ids(form) | {user.municipality_id}
+    # Offer owners from the own municipality and the saved parties only: a municipality picked in an
+    # unsaved row must not reveal its staff. The service checks any other owner id on save.
+    municipality_ids = {user.municipality_id}
     if agreement is not None:
         municipality_ids |= agreement.party_municipality_ids
     owners = services.owner_choices(db_session, municipality_ids)

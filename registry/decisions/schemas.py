@@ -9,7 +9,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from core.personal_numbers import NoPersonalNumber
-from core.schemas import BaseSchema, BlankToNoneMixin, QuerySchema
+from core.schemas import BaseSchema, BlankToNoneMixin, Id, QuerySchema
 from registry.dates import three_months_after
 from registry.decisions.watch import STATE_KEYS, WatchRole, parse_ivo_person_ref
 
@@ -60,8 +60,8 @@ _LEGAL_BASIS_MESSAGES = {"required": "Välj lagrum.", "null": "Välj lagrum."}
 class DecisionCreateSchema(_StripStrings, BlankToNoneMixin, BaseSchema):
     """A favourable decision under a case transfer or, without a transfer, under an agreement."""
 
-    transfer_id = fields.Integer(allow_none=True, load_default=None)
-    agreement_id = fields.Integer(allow_none=True, load_default=None)
+    transfer_id = Id(allow_none=True, load_default=None)
+    agreement_id = Id(allow_none=True, load_default=None)
     legal_basis = fields.String(
         required=True,
         error_messages=_LEGAL_BASIS_MESSAGES,
@@ -141,8 +141,8 @@ class DecisionQuerySchema(QuerySchema):
         error_messages={"unknown": "Välj responsible, performing eller all."},
         metadata={"description": "responsible: vår kommun ansvarar; performing: vår kommun utför; all"},
     )
-    transfer_id = fields.Integer(load_default=None)
-    agreement_id = fields.Integer(load_default=None)
+    transfer_id = Id(load_default=None)
+    agreement_id = Id(load_default=None)
 
 
 class IvoReportQuerySchema(QuerySchema):
@@ -201,8 +201,8 @@ class DecisionSchema(BaseSchema):
 
     id = fields.Integer(attribute="decision.id", dump_only=True)
     case_reference = fields.String(dump_only=True, metadata={"description": "Pseudonym ärendereferens"})
-    transfer_id = fields.Integer(attribute="decision.transfer_id", dump_only=True, allow_none=True)
-    agreement_id = fields.Integer(attribute="decision.agreement_id", dump_only=True, allow_none=True)
+    transfer_id = Id(attribute="decision.transfer_id", dump_only=True, allow_none=True)
+    agreement_id = Id(attribute="decision.agreement_id", dump_only=True, allow_none=True)
     responsible_municipality = fields.Nested(
         DecisionMunicipalitySchema, attribute="decision.responsible_municipality", dump_only=True
     )
@@ -238,7 +238,7 @@ class IvoReportOfferSchema(BaseSchema):
 
 
 class IvoReportRowSchema(BaseSchema):
-    decision_id = fields.Integer(dump_only=True)
+    decision_id = Id(dump_only=True)
     case_reference = fields.String(dump_only=True)
     ivo_person_ref = fields.String(dump_only=True, allow_none=True)
     sex = fields.String(dump_only=True, allow_none=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from core.db import db_session
@@ -91,10 +91,9 @@ def _int_arg(name: str) -> int | None:
     value = request.args.get(name)
     if value is None or value == "":
         return None
-    try:
-        return int(value)
-    except ValueError:
+    if not value.isdigit() or int(value) > 2**31 - 1:
         abort(404)
+    return int(value)
 
 
 def _form_data(names: tuple[str, ...], checkboxes: tuple[str, ...] = ()) -> dict:
@@ -215,7 +214,9 @@ def decision_detail(decision_id: int):
 @login_required
 def decision_edit(decision_id: int):
     user = _user()
-    decision = services.get_decision_for(db_session, user, decision_id)
+    decision = services.get_decision_for(
+        db_session, user, decision_id, channel="sida" if request.method == "GET" else None
+    )
     require_any(user, DECISION_EDIT, services.decision_party_ids(decision))
     errors: dict = {}
     if request.method == "POST":
@@ -224,6 +225,7 @@ def decision_edit(decision_id: int):
             services.update_decision(db_session, user, decision, form)
         except ValidationFailed as exc:
             errors = exc.errors
+            decision = _shown_despite_error(decision_id)
         else:
             flash("Ändringarna är sparade.", "success")
             return redirect(url_for(".decision_detail", decision_id=decision.id))
@@ -246,6 +248,14 @@ def decision_edit(decision_id: int):
     ), (422 if errors else 200)
 
 
+def _shown_despite_error(decision_id: int):
+    """A form answered with an error still shows the decision: discard the failed change, log the
+    view in the insight log like any other, and let the request keep (commit) only that row."""
+    db_session.rollback()
+    g.commit_on_error = True
+    return services.get_decision_for(db_session, _user(), decision_id, channel="sida")
+
+
 def _feedback(
     decision_id: int, action, names: tuple[str, ...], message: str, checkboxes: tuple[str, ...] = ()
 ):
@@ -256,7 +266,7 @@ def _feedback(
     try:
         action(db_session, user, decision, form)
     except ValidationFailed as exc:
-        return _render_detail(decision, exc.errors, form, 422)
+        return _render_detail(_shown_despite_error(decision_id), exc.errors, form, 422)
     flash(message, "success")
     return redirect(url_for(".decision_detail", decision_id=decision.id))
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from core.personal_numbers import NoPersonalNumber
-from core.schemas import BaseSchema, BlankToNoneMixin, QuerySchema
+from core.schemas import BaseSchema, BlankToNoneMixin, Id, QuerySchema
 from registry.roles.costs import allocation_history, monthly_cost
 
 MAX_MONEY = Decimal("999999999999.99")  # Numeric(14, 2)
@@ -81,7 +81,7 @@ class _PeriodOrder:
 
 
 class AllocationInputSchema(BaseSchema):
-    municipality_id = fields.Integer(required=True)
+    municipality_id = Id(required=True)
     percent = SwedishDecimal(
         required=True,
         validate=[
@@ -112,8 +112,8 @@ class AllocationSetCreateSchema(BaseSchema):
 
 
 class SharedRoleCreateSchema(_PeriodOrder, BlankToNoneMixin, BaseSchema):
-    agreement_id = fields.Integer(required=True)
-    employer_municipality_id = fields.Integer(
+    agreement_id = Id(required=True)
+    employer_municipality_id = Id(
         load_default=None, metadata={"description": "Arbetsgivarkommunen; utelämnad: den egna kommunen"}
     )
     title = _title(required=True)
@@ -145,7 +145,7 @@ class SharedRoleUpdateSchema(_PeriodOrder, BlankToNoneMixin, BaseSchema):
 
 class SharedRoleQuerySchema(QuerySchema):
     q = fields.String(load_default=None, metadata={"description": "Sök på titel eller innehavare"})
-    agreement_id = fields.Integer(load_default=None)
+    agreement_id = Id(load_default=None)
 
 
 class AllocationQuerySchema(QuerySchema):
@@ -160,7 +160,7 @@ def _money_out(**kwargs) -> fields.Decimal:
 
 
 class ShareSchema(BaseSchema):
-    municipality_id = fields.Integer(dump_only=True)
+    municipality_id = Id(dump_only=True)
     municipality = fields.String(dump_only=True, attribute="municipality_name")
     percent = _money_out()
     monthly_share = _money_out(
@@ -180,10 +180,10 @@ class AllocationSetSchema(BaseSchema):
 
 class SharedRoleSchema(BaseSchema):
     id = fields.Integer(dump_only=True)
-    agreement_id = fields.Integer(dump_only=True)
+    agreement_id = Id(dump_only=True)
     agreement_number = fields.String(dump_only=True, attribute="agreement.number")
     title = fields.String(dump_only=True)
-    employer_municipality_id = fields.Integer(dump_only=True)
+    employer_municipality_id = Id(dump_only=True)
     employer = fields.String(dump_only=True, attribute="employer.name")
     holder_name = fields.String(dump_only=True, allow_none=True)
     period_start = fields.Date(dump_only=True)

@@ -8,7 +8,7 @@ import enum
 from marshmallow import fields, validate
 
 from core.personal_numbers import NoPersonalNumber
-from core.schemas import BaseSchema, BlankToNoneMixin, QuerySchema
+from core.schemas import BaseSchema, BlankToNoneMixin, Id, QuerySchema
 from registry.models import (
     AGREEMENT_STATUS_LABELS,
     CASE_AREA_LABELS,
@@ -115,8 +115,8 @@ class TransferSchema(BaseSchema):
 class TransferCreateSchema(BlankToNoneMixin, BaseSchema):
     """A request, made by the signed-in user's municipality (which keeps responsibility)."""
 
-    performing_municipality_id = fields.Integer(required=True)
-    agreement_id = fields.Integer(allow_none=True, load_default=None)
+    performing_municipality_id = Id(required=True)
+    agreement_id = Id(allow_none=True, load_default=None)
     jav_ground = _choice(JavGround, required=True)
     resolution_type = _choice(ResolutionType, required=True)
     case_area = _choice(CaseArea, required=True)
@@ -171,7 +171,7 @@ class TransferEventSchema(BaseSchema):
     to_label = _label(TRANSFER_STATUS_LABELS, "to_status")
     effective_on = fields.Date(dump_only=True)
     occurred_at = fields.DateTime(dump_only=True)
-    user_id = fields.Integer(dump_only=True, allow_none=True)
+    user_id = Id(dump_only=True, allow_none=True)
     user = fields.Function(lambda e: e.user.name if e.user else None, dump_only=True)
     municipality = fields.Function(
         lambda e: e.user.municipality.name if e.user and e.user.municipality else None, dump_only=True
@@ -182,8 +182,8 @@ class TransferEventSchema(BaseSchema):
 class InsightEntrySchema(BaseSchema):
     id = fields.Integer(dump_only=True)
     viewed_at = fields.DateTime(dump_only=True)
-    user_id = fields.Integer(dump_only=True, allow_none=True)
+    user_id = Id(dump_only=True, allow_none=True)
     user_label = fields.String(dump_only=True)
-    municipality_id = fields.Integer(dump_only=True)
+    municipality_id = Id(dump_only=True)
     municipality = fields.Function(lambda e: e.municipality.name, dump_only=True)
     channel = fields.String(dump_only=True)

@@ -3,7 +3,7 @@ steps and insight log. Pages validate with the same schemas and services as the 
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 import registry
@@ -192,6 +192,14 @@ def transfer_detail(transfer_id: int):
     return _render_detail(transfer)
 
 
+def _shown_despite_error(transfer_id: int):
+    """A step answered with an error still shows the transfer: discard the failed step, log the view
+    in the insight log like any other, and let the request keep (commit) only that row."""
+    db_session.rollback()
+    g.commit_on_error = True
+    return services.get_transfer_for(db_session, current_user, transfer_id, channel="sida")
+
+
 @bp.post("/<int:transfer_id>/status")
 @login_required
 def transfer_transition(transfer_id: int):
@@ -207,10 +215,10 @@ def transfer_transition(transfer_id: int):
             comment=step_form["comment"],
         )
     except ValidationFailed as exc:
-        # Nothing was changed, and the request rolls back; show the page with the message by the field.
-        return _render_detail(transfer, 422, errors=exc.errors, step_form=step_form)
+        # Nothing is changed; show the page with the message by the field (the view is logged).
+        return _render_detail(_shown_despite_error(transfer_id), 422, errors=exc.errors, step_form=step_form)
     except Conflict as exc:  # e.g. the other party moved the transfer since the page was loaded
-        return _render_detail(transfer, exc.status_code, error_message=exc.message)
+        return _render_detail(_shown_despite_error(transfer_id), exc.status_code, error_message=exc.message)
     flash(
         f"{transfer.reference}: {TRANSFER_STATUS_LABELS[event.from_status]} → "
         f"{TRANSFER_STATUS_LABELS[event.to_status]} är registrerat.",

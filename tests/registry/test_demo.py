@@ -1,6 +1,5 @@
 """The demo stories load and tell what they promise."""
 
-
 from sqlalchemy import select
 
 from core.cli import core_cli
