@@ -95,7 +95,8 @@ class Page:
         return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
-def _page_arg() -> int:
+def page_arg() -> int:
+    """The page number of a list (`?sida=N`); anything unreadable means the first page."""
     try:
         return int(request.args.get("sida", 1))
     except ValueError:
@@ -218,7 +219,7 @@ def municipality_list():
     q = request.args.get("q", "").strip()
     county = request.args.get("lan", "").strip()
     stmt = services.search_municipalities(db_session, q or None, county or None)
-    page = Page(stmt, _page_arg())
+    page = Page(stmt, page_arg())
     counties = services.list_counties(db_session)
     return render_template("core/municipalities.html", page=page, q=q, county=county, counties=counties)
 
@@ -322,7 +323,7 @@ def user_list():
     stmt = services.search_users(db_session, current_user, q or None)
     return render_template(
         "core/users.html",
-        page=Page(stmt, _page_arg()),
+        page=Page(stmt, page_arg()),
         q=q,
         role_labels=ROLE_LABELS,
         can_manage=can(current_user, Permission.USER_MANAGE),
@@ -423,7 +424,7 @@ def audit_list():
     }
     filters = services.load_or_raise(AuditQuerySchema(), {k: v for k, v in raw.items() if v is not None})
     stmt = audit_query(current_user, **filters)
-    page = Page(stmt, _page_arg())
+    page = Page(stmt, page_arg())
     user_ids = {e.user_id for e in page.items if e.user_id}
     users = (
         {u.id: u for u in db_session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}

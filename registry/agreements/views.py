@@ -16,7 +16,7 @@ from core.errors import PermissionDenied, ValidationFailed
 from core.models import Municipality, User
 from core.permissions import can
 from core.services import load_or_raise
-from core.views import Page
+from core.views import Page, page_arg
 from registry import TEMPLATES
 from registry.agreements import services
 from registry.agreements.schemas import AgreementQuerySchema
@@ -80,13 +80,6 @@ def _user():
     return current_user._get_current_object()
 
 
-def _page_arg() -> int:
-    try:
-        return int(request.args.get("sida", 1))
-    except ValueError:
-        return 1
-
-
 @bp.context_processor
 def _labels():
     return {
@@ -118,7 +111,7 @@ def agreement_list():
         errors = {by_key.get(key, key): messages for key, messages in exc.errors.items()}
     else:
         stmt = services.search_agreements(db_session, user, today=today, **filters)
-        page = Page(stmt, _page_arg())
+        page = Page(stmt, page_arg())
     computed = {a.id: services.agreement_dates(a, today) for a in page.items} if page else {}
     return render_template(
         "registry/agreements/list.html",

@@ -14,6 +14,7 @@ from core.db import db_session
 from core.errors import ValidationFailed
 from core.permissions import can, can_any, require, require_any
 from core.services import load_or_raise
+from core.views import page_arg
 from registry import TEMPLATES
 from registry.dates import three_months_after
 from registry.decisions import services
@@ -80,13 +81,6 @@ class ListPage:
         return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
-def _page_arg() -> int:
-    try:
-        return int(request.args.get("sida", 1))
-    except ValueError:
-        return 1
-
-
 def _int_arg(name: str) -> int | None:
     value = request.args.get(name)
     if value is None or value == "":
@@ -128,7 +122,7 @@ def watch_list():
     )
     return render_template(
         "registry/decisions/list.html",
-        page=ListPage(rows, _page_arg()),
+        page=ListPage(rows, page_arg()),
         state=state,
         reportable_only=reportable_only,
         role_param=role_param,

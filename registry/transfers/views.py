@@ -11,7 +11,7 @@ from core.db import db_session
 from core.errors import Conflict, ValidationFailed
 from core.permissions import can, can_any, require
 from core.services import load_or_raise
-from core.views import Page
+from core.views import Page, page_arg
 from registry.models import (
     CASE_AREA_LABELS,
     EXECUTOR_LABELS,
@@ -71,13 +71,6 @@ RESOLUTION_HELP = {
 }
 
 
-def _page_arg() -> int:
-    try:
-        return int(request.args.get("sida", 1))
-    except ValueError:
-        return 1
-
-
 def _labels() -> dict:
     return {
         "status_labels": TRANSFER_STATUS_LABELS,
@@ -103,7 +96,7 @@ def transfer_list():
     stmt = services.search_transfers(db_session, current_user, **filters)
     return render_template(
         "registry/transfers/list.html",
-        page=Page(stmt, _page_arg(), PAGE_SIZE),
+        page=Page(stmt, page_arg(), PAGE_SIZE),
         args=request.args,
         awaiting=services.count_awaiting_our_answer(db_session, current_user),
         can_request=can(current_user, TRANSFER_EDIT, current_user.municipality_id or -1),
@@ -163,7 +156,7 @@ def _render_detail(transfer, status: int = 200, errors=None, step_form=None, err
         all_steps=services.next_steps(transfer),
         may_edit=can_any(current_user, TRANSFER_EDIT, transfer.party_municipality_ids),
         rules=services.TRANSITION_RULES,
-        insight=Page(services.list_insight(transfer), _page_arg(), INSIGHT_PAGE_SIZE),
+        insight=Page(services.list_insight(transfer), page_arg(), INSIGHT_PAGE_SIZE),
         errors=errors or {},
         step_form=step_form or {},
         error_message=error_message,

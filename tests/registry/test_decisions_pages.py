@@ -282,7 +282,9 @@ def test_performer_feeds_back_offer_execution_interruption_and_resumption(login_
     ]
     assert stored.interruptions[0].resumed_on == D(2026, 4, 1)
     executed = db.scalars(
-        select(AuditEntry).where(AuditEntry.entity == "decisions", AuditEntry.entity_id == str(decision.id))
+        select(AuditEntry)
+        .where(AuditEntry.entity == "decisions", AuditEntry.entity_id == str(decision.id))
+        .order_by(AuditEntry.id)
     ).all()[-1]
     assert executed.user_id == c.user.id and executed.changes["execution_date"] == [None, "2026-02-01"]
     assert "Återupptaget efter avbrott" in _text(c.get(f"/beslut/{decision.id}"))

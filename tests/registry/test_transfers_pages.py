@@ -360,6 +360,7 @@ def test_a_step_leaves_audit_entries_attributed_to_the_user(login_as, make_trans
         select(AuditEntry)
         .where(AuditEntry.entity == "case_transfers", AuditEntry.entity_id == str(transfer.id))
         .where(AuditEntry.action == "update")
+        .order_by(AuditEntry.id)
     ).all()[-1]
     assert update.user_id == c.user.id and update.actor == c.user.email
     assert update.changes["status"] == ["accepted", "investigating"]
