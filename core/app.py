@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 from core.config import load_config
 from core.db import db_session, make_engine
 
-DEFAULT_PACKAGES = ("registry",)
+DEFAULT_PACKAGES = ("registry", "contracts")
 MAX_ID = 2**31 - 1
 
 
