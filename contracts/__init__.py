@@ -23,3 +23,10 @@ def init_app(app, api) -> None:
     app.register_blueprint(bp)
     api.register_blueprint(blp)
     add_nav_item(app, "contracts_index_values.index_value_list", "Indexvärden", order=50, visible=nav_visible)
+
+    from contracts.demo import load as load_demo
+    from registry import Seeder
+
+    app.extensions.setdefault("samverkan_seeders", []).append(
+        Seeder(reference=lambda session: None, demo=load_demo)
+    )
