@@ -3,9 +3,7 @@ filters, read, record, revise, and an indexation preview. The same services (and
 
 from __future__ import annotations
 
-from flask import abort
 from flask.views import MethodView
-from flask_login import current_user
 from flask_smorest import Blueprint
 
 from contracts import services
@@ -19,6 +17,7 @@ from contracts.schemas import (
     IndexValueSchema,
 )
 from core.api import paginate_select
+from core.auth import acting_user, require_login
 from core.db import db_session
 
 blp = Blueprint(
@@ -30,14 +29,10 @@ blp = Blueprint(
 )
 
 
-@blp.before_request
-def _require_login():
-    if not current_user.is_authenticated:
-        abort(401)
+blp.before_request(require_login)
 
 
-def _user():
-    return current_user._get_current_object()
+_user = acting_user
 
 
 @blp.route("/")

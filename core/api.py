@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import flask_swagger_ui
-from flask import Flask, abort, send_from_directory
+from flask import Flask, send_from_directory
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Api, Blueprint
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from core import services
 from core.audit_queries import audit_query
+from core.auth import require_login
 from core.db import db_session
 from core.errors import NotFound, ValidationFailed
 from core.permissions import Permission, can, require
@@ -51,13 +52,8 @@ audit_blp = Blueprint(
 )
 
 
-def _require_login():
-    if not current_user.is_authenticated:
-        abort(401)
-
-
 for _blp in (municipalities_blp, users_blp, audit_blp):
-    _blp.before_request(_require_login)
+    _blp.before_request(require_login)
 
 
 def paginate_select(stmt, pagination_parameters):

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, g, request
-from flask_login import LoginManager
+from flask import abort, current_app, g, request
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import delete, func, select
 
@@ -179,3 +179,14 @@ def authenticate(email: str, password: str) -> User | None:
     clear_failed_logins(email)
     user.last_login_at = utcnow()
     return user
+
+
+def require_login() -> None:
+    """before_request of every API blueprint: no session and no valid token means 401 (JSON)."""
+    if not current_user.is_authenticated:
+        abort(401)
+
+
+def acting_user():
+    """The signed-in user as a plain object (what services take)."""
+    return current_user._get_current_object()

@@ -3,15 +3,14 @@ change, status transitions, parties and attachments. The same services (and rule
 
 from __future__ import annotations
 
-from flask import abort
 from flask.views import MethodView
-from flask_login import current_user
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 
 from core.api import paginate_select
+from core.auth import acting_user, require_login
 from core.db import db_session
 from registry.agreements import services
 from registry.agreements.schemas import (
@@ -52,14 +51,10 @@ blp = _Blueprint(
 )
 
 
-@blp.before_request
-def _require_login():
-    if not current_user.is_authenticated:
-        abort(401)
+blp.before_request(require_login)
 
 
-def _user():
-    return current_user._get_current_object()
+_user = acting_user
 
 
 def _agreement(agreement_id: int):

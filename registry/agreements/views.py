@@ -8,9 +8,10 @@ import io
 import re
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import select
 
+from core.auth import acting_user
 from core.db import db_session, swedish
 from core.errors import PermissionDenied, ValidationFailed
 from core.models import Municipality, User
@@ -76,8 +77,7 @@ CONFIRMATIONS = {
 }
 
 
-def _user():
-    return current_user._get_current_object()
+_user = acting_user
 
 
 @bp.context_processor

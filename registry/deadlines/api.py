@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask import abort
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, Page
 
+from core.auth import require_login
 from core.db import db_session
 from registry.deadlines import services
 from registry.deadlines.schemas import DeadlineQuerySchema, DeadlineSchema
@@ -25,10 +25,7 @@ blp = Blueprint(
 )
 
 
-@blp.before_request
-def _require_login():
-    if not current_user.is_authenticated:
-        abort(401)
+blp.before_request(require_login)
 
 
 @blp.route("/")

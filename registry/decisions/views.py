@@ -8,8 +8,9 @@ import datetime as dt
 import math
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
+from core.auth import acting_user
 from core.db import db_session
 from core.errors import ValidationFailed
 from core.permissions import can, can_any, require, require_any
@@ -96,8 +97,7 @@ def _form_data(names: tuple[str, ...], checkboxes: tuple[str, ...] = ()) -> dict
     return data
 
 
-def _user():
-    return current_user._get_current_object()
+_user = acting_user
 
 
 # --- The watch list -----------------------------------------------------------------------------

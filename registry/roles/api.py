@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
 from core.api import paginate_select
+from core.auth import require_login
 from core.db import db_session
 from core.errors import NotFound
 from core.formatting import format_date
@@ -34,10 +34,7 @@ blp = Blueprint(
 )
 
 
-@blp.before_request
-def _require_login():
-    if not current_user.is_authenticated:
-        abort(401)
+blp.before_request(require_login)
 
 
 @blp.route("/")

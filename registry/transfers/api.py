@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort
 from flask.views import MethodView
-from flask_login import current_user
 from flask_smorest import Blueprint
 
 from core.api import paginate_select
+from core.auth import acting_user, require_login
 from core.db import db_session
 from registry.transfers import services
 from registry.transfers.schemas import (
@@ -31,14 +30,10 @@ blp = Blueprint(
 )
 
 
-@blp.before_request
-def _require_login():
-    if not current_user.is_authenticated:
-        abort(401)
+blp.before_request(require_login)
 
 
-def _user():
-    return current_user._get_current_object()
+_user = acting_user
 
 
 @blp.route("/")
