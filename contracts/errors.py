@@ -20,4 +20,43 @@ class IndexRevisionRefused(Conflict):
     default_message = "Indexvärdet kan inte ändras på det sättet."
 
 
-__all__ = ["IndexRevisionRefused", "IndexValueMissing", "IndexValueNotFound"]
+class VersionNotFound(NotFound):
+    default_message = "Avtalsversionen finns inte, eller så har du inte behörighet att se den."
+
+
+class IllegalVersionTransition(Conflict):
+    code = "illegal_version_transition"
+    default_message = "Avtalsversionen kan inte byta till den statusen härifrån."
+
+
+class VersionImmutable(Conflict):
+    """An approved version (or one in review, for its terms) cannot be changed: make a new version."""
+
+    code = "version_immutable"
+    default_message = (
+        "Avtalsversionen är godkänd och kan inte ändras. Skapa en ny version (tilläggsavtal) för ändringar."
+    )
+
+
+class OpenVersionExists(Conflict):
+    code = "open_version_exists"
+    default_message = (
+        "Avtalet har redan en version som är utkast eller under granskning. Gör klart den först."
+    )
+
+
+class ApprovalRefused(Conflict):
+    code = "approval_refused"
+    default_message = "Versionen kan inte godkännas."
+
+
+__all__ = [
+    "ApprovalRefused",
+    "IllegalVersionTransition",
+    "IndexRevisionRefused",
+    "IndexValueMissing",
+    "IndexValueNotFound",
+    "OpenVersionExists",
+    "VersionImmutable",
+    "VersionNotFound",
+]

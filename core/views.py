@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from core import services
@@ -463,11 +464,28 @@ def add_start_panel(app: Flask, render: Callable[[Any], str | None], order: int 
     app.extensions["samverkan_start_panels"].append((order, render))
 
 
+def add_detail_panel(app: Flask, kind: str, render: Callable[[Any, Any], str | None], order: int = 50) -> None:
+    """Higher packages add sections to a lower package's detail page without being imported by it
+    (e.g. contracts adds the contract versions to the registry's agreement page). The page calls
+    `detail_panels(kind, obj)`; `render(user, obj)` returns HTML or None."""
+    app.extensions["samverkan_detail_panels"].setdefault(kind, []).append((order, render))
+
+
+def _detail_panels(kind: str, obj) -> Markup:
+    user = current_user._get_current_object() if current_user and current_user.is_authenticated else None
+    if user is None:
+        return Markup("")
+    panels = sorted(current_app.extensions["samverkan_detail_panels"].get(kind, []), key=lambda p: p[0])
+    return Markup("").join(Markup(html) for _, render in panels if (html := render(user, obj)))
+
+
 def register_views(app: Flask) -> None:
     for bp in (auth_bp, main_bp, municipalities_bp, users_bp, audit_bp):
         app.register_blueprint(bp)
     app.extensions["samverkan_nav"] = []
     app.extensions["samverkan_start_panels"] = []
+    app.extensions["samverkan_detail_panels"] = {}
+    app.jinja_env.globals["detail_panels"] = _detail_panels
     add_nav_item(app, "core_main.index", "Start", order=0)
     add_nav_item(app, "core_municipalities.municipality_list", "Kommuner", order=80)
     add_nav_item(app, "core_users.user_list", "Användare", 85, lambda u: can(u, Permission.USER_READ))

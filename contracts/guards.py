@@ -1,0 +1,82 @@
+"""The flush-time guard: nothing under an approved contract version is inserted, changed or deleted,
+whatever code path tries (the services refuse first with a friendlier message; database triggers
+from migration 0004 are the last line). Signed scans may be linked to an approved version."""
+
+from __future__ import annotations
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from contracts.errors import VersionImmutable
+from contracts.models import (
+    CompensationComponent,
+    ContractBuyerTerms,
+    ContractFixedShare,
+    ContractPrice,
+    ContractPriceIndexation,
+    ContractReviewRow,
+    ContractServiceType,
+    ContractVersion,
+    ContractVersionDocument,
+    DocumentKind,
+    VersionStatus,
+)
+from core.db import AppSession
+
+_VERSION_CHILDREN = (
+    ContractServiceType,
+    CompensationComponent,
+    ContractBuyerTerms,
+    ContractReviewRow,
+    ContractPriceIndexation,
+    ContractVersionDocument,
+)
+_COMPONENT_CHILDREN = (ContractPrice, ContractFixedShare)
+
+
+def _committed_status(version: ContractVersion) -> VersionStatus | None:
+    """The status as stored (before this flush's changes), or None for a version not yet stored."""
+    state = inspect(version)
+    if state.pending or state.transient:
+        return None
+    history = state.attrs.status.history
+    if history.deleted:
+        return history.deleted[0]
+    return version.status
+
+
+def _version_of(session: Session, obj) -> ContractVersion | None:
+    if isinstance(obj, _COMPONENT_CHILDREN):
+        component = obj.component
+        if component is None and obj.component_id is not None:
+            component = session.get(CompensationComponent, obj.component_id)
+        if component is None:
+            return None
+        obj = component
+    version = obj.version
+    if version is None and obj.version_id is not None:
+        version = session.get(ContractVersion, obj.version_id)
+    return version
+
+
+@event.listens_for(AppSession, "before_flush")
+def _refuse_changes_to_approved_versions(session: Session, _ctx, _instances) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, ContractVersion):
+            if _committed_status(obj) == VersionStatus.APPROVED and (
+                obj in session.deleted or session.is_modified(obj, include_collections=False)
+            ):
+                raise VersionImmutable()
+    changed = [o for o in session.dirty if session.is_modified(o)] + list(session.deleted) + list(session.new)
+    for obj in changed:
+        if not isinstance(obj, _VERSION_CHILDREN + _COMPONENT_CHILDREN):
+            continue
+        if (
+            obj in session.new
+            and isinstance(obj, ContractVersionDocument)
+            and obj.kind == DocumentKind.SIGNED_SCAN
+        ):
+            continue
+        version = _version_of(session, obj)
+        if version is not None and _committed_status(version) == VersionStatus.APPROVED:
+            raise VersionImmutable()
