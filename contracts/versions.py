@@ -97,6 +97,12 @@ def get_agreement(session: Session, user, agreement_id: int, permission: str = C
     return agreement
 
 
+def ends_before(agreement: Agreement, day: dt.date) -> bool:
+    """Whether the agreement has ended before `day`. One that renews automatically (tyst förlängning)
+    runs on past its first end date, so amendments may take effect after it."""
+    return agreement.end_date is not None and not agreement.renewal_months and day > agreement.end_date
+
+
 def can_edit_terms(user, version: ContractVersion) -> bool:
     return version.is_draft and can_any(user, CONTRACT_EDIT, version.agreement.party_municipality_ids)
 
@@ -211,7 +217,7 @@ def create_version(
         errors["effective_from"] = ["Ange från vilket datum versionen gäller."]
     elif effective_from < agreement.start_date:
         errors["effective_from"] = ["Versionen kan inte gälla från före avtalets startdatum."]
-    elif agreement.end_date and effective_from > agreement.end_date:
+    elif ends_before(agreement, effective_from):
         errors["effective_from"] = ["Versionen kan inte gälla från efter avtalets slutdatum."]
     if errors:
         raise ValidationFailed(errors=errors)
