@@ -714,14 +714,33 @@ def add_attachment(
     content: bytes,
     description: str | None = None,
 ) -> AgreementAttachment:
-    """Store a PDF, DOCX or ODT file with the agreement, with its sha256.
+    """Store a PDF, DOCX or ODT file with the agreement, with its sha256 (administrators of a party).
+
+    Attachments may be added in every status (a termination letter belongs to a terminated agreement).
+    The checks are store_attachment's.
+    """
+    _require_edit(user, agreement)
+    uploaded_by_id = user.id if user is not None else None
+    return store_attachment(session, agreement, filename, content, description, uploaded_by_id=uploaded_by_id)
+
+
+def store_attachment(
+    session: Session,
+    agreement: Agreement,
+    filename: str | None,
+    content: bytes,
+    description: str | None = None,
+    *,
+    uploaded_by_id: int | None = None,
+) -> AgreementAttachment:
+    """Check and store a file with the agreement, with its sha256. No permission check: the caller has
+    made its own (add_attachment here; contracts' documents for signed scans and appendices).
 
     The type is judged by the content, and the file name's extension must agree with it: a PDF
     named .odt, a zip named .pdf and a program renamed .pdf are all refused. Empty files and files
-    over REGISTRY_ATTACHMENT_MAX_BYTES are refused. Attachments may be added in every status (a
-    termination letter belongs to a terminated agreement).
+    over REGISTRY_ATTACHMENT_MAX_BYTES are refused, and so are file names with a personal identity
+    number.
     """
-    _require_edit(user, agreement)
     values = load_or_raise(AgreementAttachmentFormSchema(), {"description": description})
     name = clean_filename(filename)
     limit = max_attachment_bytes()
@@ -760,7 +779,7 @@ def add_attachment(
         sha256=hashlib.sha256(content).hexdigest(),
         content=content,
         description=values.get("description"),
-        uploaded_by_id=user.id if user is not None else None,
+        uploaded_by_id=uploaded_by_id,
     )
     session.add(attachment)
     session.flush()
