@@ -296,6 +296,7 @@ class ContractVersion(Base):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     approval_override_reason: Mapped[str | None] = mapped_column(Text)
+    review_return_reason: Mapped[str | None] = mapped_column(Text)  # why review sent it back to draft
 
     agreement: Mapped[Agreement] = relationship()
     based_on: Mapped[ContractVersion | None] = relationship(remote_side="ContractVersion.id")

@@ -117,6 +117,7 @@ def upgrade() -> None:
         sa.Column("approved_by_id", sa.Integer(), nullable=True),
         sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("approval_override_reason", sa.Text(), nullable=True),
+        sa.Column("review_return_reason", sa.Text(), nullable=True),
         sa.CheckConstraint(
             "status <> 'approved' OR (approved_at IS NOT NULL AND approved_by_id IS NOT NULL)",
             name=op.f("ck_contract_versions_approved_has_approver"),
