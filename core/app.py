@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 from core.config import load_config
 from core.db import db_session, make_engine
 
-DEFAULT_PACKAGES = ("registry", "contracts")
+DEFAULT_PACKAGES = ("registry", "contracts", "billing")
 MAX_ID = 2**31 - 1
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-MODEL_MODULES = ["core.models", "registry.models", "contracts.models"]
+MODEL_MODULES = ["core.models", "registry.models", "contracts.models", "billing.models"]
 
 
 def import_all_models() -> None:

@@ -1,0 +1,61 @@
+"""The flush-time guard: an issued invoice or credit note, its lines, its billed-service links and its
+stored documents never change, whatever code path tries. Only the payment marking (paid_on,
+paid_marked_by_id) may change after issue. The services refuse first with a friendlier message;
+database triggers (migration 0005) are the last line."""
+
+from __future__ import annotations
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from billing.errors import InvoiceImmutable
+from billing.models import BilledService, Invoice, InvoiceDocument, InvoiceLine, InvoiceStatus
+from core.db import AppSession
+
+PAYMENT_FIELDS = frozenset({"paid_on", "paid_marked_by_id"})
+
+
+def _committed_status(invoice: Invoice) -> InvoiceStatus | None:
+    state = inspect(invoice)
+    if state.pending or state.transient:
+        return None
+    history = state.attrs.status.history
+    if history.deleted:
+        return history.deleted[0]
+    return invoice.status
+
+
+def _changed_fields(obj) -> set[str]:
+    state = inspect(obj)
+    return {
+        attr.key
+        for attr in state.attrs
+        if attr.history.has_changes() and attr.key in state.mapper.column_attrs
+    }
+
+
+def _invoice_of(session: Session, obj) -> Invoice | None:
+    if isinstance(obj, BilledService):
+        line = obj.line or (session.get(InvoiceLine, obj.invoice_line_id) if obj.invoice_line_id else None)
+        obj = line
+        if obj is None:
+            return None
+    invoice = obj.invoice
+    if invoice is None and obj.invoice_id is not None:
+        invoice = session.get(Invoice, obj.invoice_id)
+    return invoice
+
+
+@event.listens_for(AppSession, "before_flush")
+def _refuse_changes_to_issued_invoices(session: Session, _ctx, _instances) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Invoice) and _committed_status(obj) == InvoiceStatus.ISSUED:
+            if obj in session.deleted or not _changed_fields(obj) <= PAYMENT_FIELDS:
+                raise InvoiceImmutable()
+    changed = [o for o in session.dirty if session.is_modified(o)] + list(session.deleted) + list(session.new)
+    for obj in changed:
+        if not isinstance(obj, InvoiceLine | BilledService | InvoiceDocument):
+            continue
+        invoice = _invoice_of(session, obj)
+        if invoice is not None and _committed_status(invoice) == InvoiceStatus.ISSUED:
+            raise InvoiceImmutable()

@@ -1,0 +1,33 @@
+"""Billing permissions, added to the shell's one permission check (core.permissions).
+
+A municipality sees the performed services it performed or bought and the invoices it issued or
+received. Administrators and caseworkers register performed services; finance attests them, runs,
+approves and issues invoices, credits and marks payment; auditors read.
+"""
+
+from __future__ import annotations
+
+from core.models import Role
+from core.permissions import Rule, register_rules
+
+SERVICE_READ = "service.read"
+SERVICE_EDIT = "service.edit"
+SERVICE_ATTEST = "service.attest"
+INVOICE_READ = "invoice.read"
+INVOICE_EDIT = "invoice.edit"  # run, approve, issue, credit, mark paid
+ACCOUNTING_EDIT = "accounting.edit"  # the municipality's SIE accounts and counterparty codes
+
+_EVERY_ROLE = frozenset({Role.ADMIN, Role.CASEWORKER, Role.FINANCE, Role.LEGAL, Role.AUDITOR})
+
+register_rules(
+    {
+        SERVICE_READ: Rule(roles=_EVERY_ROLE, sysadmin=False),
+        SERVICE_EDIT: Rule(roles=frozenset({Role.ADMIN, Role.CASEWORKER, Role.FINANCE}), sysadmin=False),
+        SERVICE_ATTEST: Rule(roles=frozenset({Role.FINANCE}), sysadmin=False),
+        INVOICE_READ: Rule(
+            roles=frozenset({Role.FINANCE, Role.LEGAL, Role.AUDITOR, Role.ADMIN}), sysadmin=False
+        ),
+        INVOICE_EDIT: Rule(roles=frozenset({Role.FINANCE}), sysadmin=False),
+        ACCOUNTING_EDIT: Rule(roles=frozenset({Role.FINANCE}), sysadmin=False),
+    }
+)
