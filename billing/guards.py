@@ -9,7 +9,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from billing.errors import InvoiceImmutable
-from billing.models import BilledService, Invoice, InvoiceDocument, InvoiceLine, InvoiceStatus
+from billing.models import BilledCharge, BilledService, Invoice, InvoiceDocument, InvoiceLine, InvoiceStatus
 from core.db import AppSession
 
 PAYMENT_FIELDS = frozenset({"paid_on", "paid_marked_by_id"})
@@ -35,7 +35,7 @@ def _changed_fields(obj) -> set[str]:
 
 
 def _invoice_of(session: Session, obj) -> Invoice | None:
-    if isinstance(obj, BilledService):
+    if isinstance(obj, BilledService | BilledCharge):
         line = obj.line or (session.get(InvoiceLine, obj.invoice_line_id) if obj.invoice_line_id else None)
         obj = line
         if obj is None:
@@ -54,7 +54,7 @@ def _refuse_changes_to_issued_invoices(session: Session, _ctx, _instances) -> No
                 raise InvoiceImmutable()
     changed = [o for o in session.dirty if session.is_modified(o)] + list(session.deleted) + list(session.new)
     for obj in changed:
-        if not isinstance(obj, InvoiceLine | BilledService | InvoiceDocument):
+        if not isinstance(obj, InvoiceLine | BilledService | BilledCharge | InvoiceDocument):
             continue
         invoice = _invoice_of(session, obj)
         if invoice is not None and _committed_status(invoice) == InvoiceStatus.ISSUED:

@@ -16,6 +16,7 @@ import enum
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -183,6 +184,9 @@ class InvoiceRun(Base):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     issued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # What pricing could not price at the last computation (billing.pricing.PricingProblem as dicts:
+    # agreement_id, buyer_municipality_id, message), shown in the preview until recomputed.
+    problems: Mapped[list[dict] | None] = mapped_column(JSON)
 
     seller: Mapped[Municipality] = relationship(foreign_keys=[seller_municipality_id])
     agreement: Mapped[Agreement | None] = relationship()
@@ -370,6 +374,7 @@ class InvoiceLine(Base):
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
     services: Mapped[list[BilledService]] = relationship(back_populates="line", cascade="all, delete-orphan")
+    charges: Mapped[list[BilledCharge]] = relationship(back_populates="line", cascade="all, delete-orphan")
 
     def audit_municipality_id(self) -> int | None:
         invoice = self.__dict__.get("invoice")
@@ -395,6 +400,39 @@ class BilledService(Base):
     )
 
     line: Mapped[InvoiceLine] = relationship(back_populates="services")
+
+
+class BilledCharge(Base):
+    """A periodic charge (a fixed fee period, a share of a cost for an invoicing period, a shared role's
+    months, a preliminary amount) billed on a line. The unique key makes "billed at most once" a database
+    rule for periodic charges too, whichever run (monthly, quarterly, yearly) bills it first."""
+
+    __tablename__ = "billed_charges"
+    __table_args__ = (
+        UniqueConstraint(
+            "agreement_id",
+            "buyer_municipality_id",
+            "charge_key",
+            "charge_period_start",
+            name="uq_billed_charges_agreement_buyer_key_start",
+        ),
+        CheckConstraint("charge_period_end >= charge_period_start", name="period_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_line_id: Mapped[int] = mapped_column(
+        ForeignKey("invoice_lines.id", ondelete="CASCADE"), index=True
+    )
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="RESTRICT"))
+    buyer_municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id", ondelete="RESTRICT"))
+    charge_key: Mapped[str] = mapped_column(String(120))  # e.g. "fixed_fee:avgift"
+    charge_period_start: Mapped[dt.date] = mapped_column(Date)
+    charge_period_end: Mapped[dt.date] = mapped_column(Date)
+
+    line: Mapped[InvoiceLine] = relationship(back_populates="charges")
+
+    def audit_municipality_id(self) -> int | None:
+        return self.buyer_municipality_id
 
 
 class DocumentFormat(enum.StrEnum):

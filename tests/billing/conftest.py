@@ -166,3 +166,20 @@ def make_invoice(db, municipality):
         return invoice
 
     return _make
+
+
+@pytest.fixture
+def approve(db, make_user):
+    """approve(version): a draft whose terms a test adjusted becomes the approved version."""
+    from contracts.models import VersionStatus
+
+    def _approve(version):
+        legal = make_user(roles=("legal",), kommun=version.agreement.host.municipality.name)
+        db.commit()
+        version.status = VersionStatus.APPROVED
+        version.approved_by_id = legal.id
+        version.approved_at = utcnow()
+        db.commit()
+        return version
+
+    return _approve
