@@ -48,3 +48,6 @@ def load(session: Session) -> None:
             )
         )
     session.flush()
+    from contracts.demo_terms import load as load_terms
+
+    load_terms(session)

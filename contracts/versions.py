@@ -164,8 +164,11 @@ def assert_editable(version: ContractVersion) -> None:
         )
 
 
-def transition_version(version: ContractVersion, new_status: VersionStatus | str, user=None) -> None:
-    """The only place a version's status changes; illegal moves raise IllegalVersionTransition."""
+def transition_version(
+    version: ContractVersion, new_status: VersionStatus | str, user=None, at: dt.datetime | None = None
+) -> None:
+    """The only place a version's status changes; illegal moves raise IllegalVersionTransition. `at`
+    records when it happened if not now (registering an agreement signed before the system was used)."""
     new_status = VersionStatus(new_status)
     if new_status not in VERSION_TRANSITIONS[version.status]:
         raise IllegalVersionTransition(
@@ -173,11 +176,12 @@ def transition_version(version: ContractVersion, new_status: VersionStatus | str
             f"{VERSION_STATUS_LABELS[new_status].lower()}."
         )
     acting = user if getattr(user, "is_authenticated", False) else None
+    when = at or utcnow()
     if new_status == VersionStatus.IN_REVIEW:
-        version.submitted_at = utcnow()
+        version.submitted_at = when
         version.submitted_by_id = acting.id if acting else None
     if new_status == VersionStatus.APPROVED:
-        version.approved_at = utcnow()
+        version.approved_at = when
         version.approved_by_id = acting.id if acting else None
     version.status = new_status
 

@@ -24,7 +24,21 @@ DEMO_MUNICIPALITIES = {
     "1481": ("212000-1462", None, "Göteborgsvägen 11", "431 82", "Mölndal", None),
     "1460": ("212000-1454", None, "Box 14", "666 21", "Bengtsfors", None),
     "1461": ("212000-1561", None, "Box 112", "464 22", "Mellerud", None),
-    "2281": ("212000-2411", None, "Norrmalmsgatan 4", "851 85", "Sundsvall", "fakturor@sundsvall.demo"),
+    "2281": ("212000-2411", "5050-1030", "Norrmalmsgatan 4", "851 85", "Sundsvall", "fakturor@sundsvall.demo"),
+    "1440": ("212000-1504", None, "Box 73", "449 21", "Nödinge", None),
+    "1489": ("212000-1512", None, "Box 32", "441 81", "Alingsås", None),
+    "1384": ("212000-1520", None, "Storgatan 37", "434 81", "Kungsbacka", None),
+    "1482": ("212000-1538", None, "Ytterbyvägen 1", "442 81", "Kungälv", None),
+    "1462": ("212000-1546", None, "Box 9", "463 80", "Lilla Edet", None),
+    "1415": ("212000-1553", None, "Box 500", "444 82", "Stenungsund", None),
+    "1419": ("212000-1579", None, "Box 1", "471 80", "Skärhamn", None),
+    "1407": ("212000-1587", None, "Box 1", "475 21", "Öckerö", None),
+    "2280": ("212000-2403", None, "Box 1001", "871 29", "Härnösand", None),
+    "2262": ("212000-2361", None, "Box 8", "861 21", "Timrå", None),
+    "2260": ("212000-2353", None, "Box 50", "841 21", "Ånge", None),
+    "2282": ("212000-2429", None, "Box 20", "872 80", "Kramfors", None),
+    "2283": ("212000-2437", None, "Box 186", "881 25", "Sollefteå", None),
+    "2284": ("212000-2445", None, "Box 156", "891 24", "Örnsköldsvik", None),
 }
 
 # Rounded illustrative populations (31 December) for cost splits in the demo agreements.
@@ -44,6 +58,13 @@ DEMO_POPULATION = {
     "1407": 13100,
     "1460": 9100,
     "1461": 8900,
+    "2281": 99500,
+    "2280": 24500,
+    "2262": 18000,
+    "2260": 9000,
+    "2282": 17800,
+    "2283": 19000,
+    "2284": 56000,
 }
 
 DEMO_USERS = [
@@ -75,6 +96,9 @@ DEMO_USERS = [
     },
     {"email": "handlaggare@lerum.demo", "name": "Leo Handläggare", "roles": ["caseworker"], "kommun": "1441"},
     {"email": "admin@sundsvall.demo", "name": "Sara Sundin", "roles": ["admin"], "kommun": "2281"},
+    {"email": "jurist@sundsvall.demo", "name": "Jonas Sundqvist", "roles": ["legal"], "kommun": "2281"},
+    {"email": "ekonomi@sundsvall.demo", "name": "Stina Ekonom", "roles": ["finance"], "kommun": "2281"},
+    {"email": "jurist@bengtsfors.demo", "name": "Berit Jurist", "roles": ["legal"], "kommun": "1460"},
     {
         "email": "admin@bengtsfors.demo",
         "name": "Bengt Bengtsson",

@@ -390,12 +390,17 @@ def find_row(version: ContractVersion, key: str) -> ContractReviewRow:
 
 
 def approve_version(
-    session: Session, user, version: ContractVersion, override_reason: str | None = None
+    session: Session,
+    user,
+    version: ContractVersion,
+    override_reason: str | None = None,
+    approved_at: dt.datetime | None = None,
 ) -> ContractVersion:
     """Legal's sign-off. Refused (ApprovalRefused, 409) while a row is missing or not yet marked (or a
     Hamburg criterion is unanswered or not fulfilled), unless an override reason is given: it is stored
     on the version and so lands in the audit log. Approval applies the version's term changes to the
-    agreement; after it, the version and everything under it is immutable."""
+    agreement; after it, the version and everything under it is immutable. `approved_at` (services only,
+    e.g. the demo and imports of agreements signed earlier) records an earlier approval time."""
     require_any(user, CONTRACT_REVIEW, version.agreement.party_municipality_ids)
     values = load_or_raise(ApproveSchema(), {"override_reason": override_reason})
     if version.status != VersionStatus.IN_REVIEW:
@@ -432,7 +437,7 @@ def approve_version(
             "Skicka tillbaka versionen till utkast och ändra dess datum."
         )
     version.approval_override_reason = reason if blocking else None
-    versions.transition_version(version, VersionStatus.APPROVED, user)
+    versions.transition_version(version, VersionStatus.APPROVED, user, at=approved_at)
     versions.apply_term_changes(version)
     session.flush()
     return version
