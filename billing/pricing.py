@@ -22,9 +22,11 @@ from contracts.models import ServiceUnit, VatCategory
 
 @dataclass(frozen=True)
 class PricingRequest:
-    """What to price: the seller's agreements (or one agreement / one buyer) for a period."""
+    """What to price: the seller's agreements (or one agreement / one buyer) for a period. A seller of
+    None prices every seller's agreements in one pass (the national batch; each PricedInvoice names
+    its seller)."""
 
-    seller_municipality_id: int
+    seller_municipality_id: int | None
     period_start: dt.date
     period_end: dt.date
     agreement_id: int | None = None

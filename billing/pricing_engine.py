@@ -29,8 +29,10 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal,
     or_,
     select,
+    true,
 )
 from sqlalchemy.orm import Session, selectinload
 
@@ -70,7 +72,6 @@ from contracts.models import (
     VersionStatus,
 )
 from contracts.terms.services import PriceMissing, price_for
-from contracts.versions import VERSION_LOAD
 from core.db import utcnow
 from core.formatting import format_date, format_money, format_number, round_money
 from core.models import Municipality, MunicipalityPopulation
@@ -79,6 +80,14 @@ from registry.models import Agreement, AgreementParty, AgreementStatus, PartyRol
 from registry.roles.costs import allocations_on, monthly_cost
 
 ZERO = Decimal("0.00")
+# What pricing reads of a version (not the review rows, documents or indexation records).
+PRICING_LOAD = (
+    selectinload(ContractVersion.service_types),
+    selectinload(ContractVersion.components).selectinload(CompensationComponent.prices),
+    selectinload(ContractVersion.components).selectinload(CompensationComponent.fixed_shares),
+    selectinload(ContractVersion.components).selectinload(CompensationComponent.shared_role),
+    selectinload(ContractVersion.buyer_terms),
+)
 HUNDRED = Decimal("100")
 SERVICE_MODELS = frozenset(
     {
@@ -177,15 +186,18 @@ def _agreements(session: Session, request: PricingRequest) -> list[_Agreement]:
     stmt = (
         select(Agreement)
         .where(
-            Agreement.parties.any(
-                and_(host.municipality_id == request.seller_municipality_id, host.role == PartyRole.HOST)
-            ),
             Agreement.status != AgreementStatus.DRAFT,
             Agreement.start_date <= request.period_end,
         )
         .options(selectinload(Agreement.parties).selectinload(AgreementParty.municipality))
         .order_by(Agreement.number)
     )
+    if request.seller_municipality_id is not None:
+        stmt = stmt.where(
+            Agreement.parties.any(
+                and_(host.municipality_id == request.seller_municipality_id, host.role == PartyRole.HOST)
+            )
+        )
     if request.agreement_id is not None:
         stmt = stmt.where(Agreement.id == request.agreement_id)
     agreements = list(session.scalars(stmt))
@@ -198,7 +210,7 @@ def _agreements(session: Session, request: PricingRequest) -> list[_Agreement]:
             ContractVersion.agreement_id.in_([a.id for a in agreements]),
             ContractVersion.status == VersionStatus.APPROVED,
         )
-        .options(*VERSION_LOAD)
+        .options(*PRICING_LOAD)
         .order_by(ContractVersion.agreement_id, ContractVersion.effective_from)
     ):
         versions[version.agreement_id].append(version)
@@ -232,8 +244,13 @@ def _unbilled_services(request: PricingRequest, attested_before: dt.datetime):
     """Conditions shared by the aggregate and by link_lines: attested, not billed, performed by the
     seller, dated up to the period's last day."""
     ps = PerformedService
+    seller = (
+        ps.performing_municipality_id == request.seller_municipality_id
+        if request.seller_municipality_id is not None
+        else true()
+    )
     return and_(
-        ps.performing_municipality_id == request.seller_municipality_id,
+        seller,
         ps.attested_at.is_not(None),
         ps.attested_at <= attested_before,
         ps.service_date <= request.period_end,
@@ -241,7 +258,15 @@ def _unbilled_services(request: PricingRequest, attested_before: dt.datetime):
     )
 
 
-def _service_groups(session: Session, request: PricingRequest, attested_before: dt.datetime) -> list[_Group]:
+def _service_groups(
+    session: Session,
+    request: PricingRequest,
+    attested_before: dt.datetime,
+    fine_keys: set[tuple[int, str]] | None = None,
+) -> list[_Group]:
+    """The aggregate of unbilled services. Coarse (per agreement, buyer, service type, case type, unit,
+    version, year; outlays one by one) unless `fine_keys` names (agreement, service type) pairs that need
+    hours per month and per case transfer (ceilings): then only those, at that finer grain."""
     ps = PerformedService
     cv = ContractVersion
     ranges = (
@@ -259,7 +284,9 @@ def _service_groups(session: Session, request: PricingRequest, attested_before: 
     hundredths = func.cast(func.round(ps.quantity * 100), Integer)
     single_id = case((ps.unit == ServiceUnit.SEK, ps.id), else_=0)
     year = func.extract("year", ps.service_date)
-    month = func.extract("month", ps.service_date)
+    fine = fine_keys is not None
+    month = func.extract("month", ps.service_date) if fine else literal(0)
+    transfer = ps.case_transfer_id if fine else literal(None, Integer)
     columns = (
         ps.agreement_id,
         ps.buying_municipality_id,
@@ -269,9 +296,10 @@ def _service_groups(session: Session, request: PricingRequest, attested_before: 
         ranges.c.version_id,
         year,
         month,
-        ps.case_transfer_id,
+        transfer,
         single_id,
     )
+    grouping = [c for c in columns if fine or (c is not month and c is not transfer)]
     stmt = (
         select(
             *columns,
@@ -291,8 +319,14 @@ def _service_groups(session: Session, request: PricingRequest, attested_before: 
             ),
         )
         .where(_unbilled_services(request, attested_before))
-        .group_by(*columns)
+        .group_by(*grouping)
     )
+    if fine:
+        if not fine_keys:
+            return []
+        stmt = stmt.where(
+            or_(*(and_(ps.agreement_id == a, ps.service_type_code == code) for a, code in sorted(fine_keys)))
+        )
     if request.agreement_id is not None:
         stmt = stmt.where(ps.agreement_id == request.agreement_id)
     if request.buyer_municipality_id is not None:
@@ -308,7 +342,7 @@ def _service_groups(session: Session, request: PricingRequest, attested_before: 
                 unit=str(row[4]),
                 version_id=row[5],
                 year=int(row[6]),
-                month=int(row[7]),
+                month=int(row[7] or 0),
                 case_transfer_id=row[8],
                 single_id=int(row[9] or 0),
                 count=int(row[10]),
@@ -378,6 +412,18 @@ class _Pricer:
     def run(self) -> PricingResult:
         agreements = _agreements(self.session, self.request)
         groups = _service_groups(self.session, self.request, self.attested_before) if agreements else []
+        fine_keys = {
+            (item.agreement.id, component.service_type.code)
+            for item in agreements
+            for version in item.versions
+            for component in version.components
+            if component.model == CompensationModel.HOURLY
+            and component.ceiling_hours is not None
+            and component.ceiling_per in (CeilingPer.MONTH, CeilingPer.CASE)
+        }
+        if fine_keys:
+            groups = [g for g in groups if (g.agreement_id, g.code) not in fine_keys]
+            groups += _service_groups(self.session, self.request, self.attested_before, fine_keys)
         by_agreement: dict[int, list[_Group]] = defaultdict(list)
         for group in groups:
             by_agreement[group.agreement_id].append(group)
@@ -418,7 +464,7 @@ class _Pricer:
                 self.invoices.append(
                     PricedInvoice(
                         agreement_id=agreement.id,
-                        seller_municipality_id=self.request.seller_municipality_id,
+                        seller_municipality_id=agreement.host.municipality_id,
                         buyer_municipality_id=buyer.municipality_id,
                         contract_version_id=header_version.id,
                         charge_kind=ChargeKind.SERVICES,
