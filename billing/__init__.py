@@ -13,11 +13,13 @@ import importlib
 from pathlib import Path
 
 TEMPLATES = str(Path(__file__).parent / "templates")
-PARTS: tuple[str, ...] = ()
+PARTS: tuple[str, ...] = ("services",)
 
 
 def init_app(app, api) -> None:
     from billing import guards, permissions  # noqa: F401  (permission rules; the immutability guard)
+    from billing.cli import billing_cli
 
     for part in PARTS:
         importlib.import_module(f"billing.{part}").init_app(app, api)
+    app.cli.add_command(billing_cli)  # `flask billing ...`: the parts add their commands to the group

@@ -181,15 +181,20 @@ _HEADER_ALIASES = {
 }
 
 
+UNREADABLE_CSV = "Filen kan inte läsas som text (UTF-8 eller Windows-1252). Spara den som CSV och försök igen."
+
+
 def decode_csv_bytes(data: bytes) -> str:
-    """UTF-8 (with or without BOM) or, failing that, Windows-1252 as Excel writes it."""
+    """UTF-8 (with or without BOM) or, failing that, Windows-1252 as Excel writes it. Bytes that are
+    neither raise UnicodeDecodeError: callers report UNREADABLE_CSV."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("cp1252")
 
 
-def _sniff_delimiter(first_line: str) -> str:
+def sniff_delimiter(first_line: str) -> str:
+    """`;` (Excel in Sweden) or `,`, judged by the header line: whichever occurs more often."""
     return ";" if first_line.count(";") >= first_line.count(",") else ","
 
 
@@ -204,12 +209,16 @@ def import_population_csv(session: Session, user, data: bytes) -> ImportResult:
     if not data.strip():
         result.errors.append((0, "Filen är tom."))
         return result
-    text = decode_csv_bytes(data)
+    try:
+        text = decode_csv_bytes(data)
+    except UnicodeDecodeError:
+        result.errors.append((0, UNREADABLE_CSV))
+        return result
     if not text.strip():  # e.g. Excel's "CSV UTF-8" of an empty sheet: only a byte order mark
         result.errors.append((0, "Filen är tom."))
         return result
     lines = text.splitlines()
-    reader = csv.reader(io.StringIO(text), delimiter=_sniff_delimiter(lines[0]))
+    reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(lines[0]))
     header = next(reader, [])
     columns = [_HEADER_ALIASES.get(h.strip().lower().lstrip("\ufeff")) for h in header]
     missing = {"kommunkod", "year", "population"} - set(columns)

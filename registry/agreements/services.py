@@ -28,7 +28,7 @@ from core.formatting import local_today
 from core.models import Municipality, User
 from core.permissions import can_any, require, require_any
 from core.personal_numbers import check_no_personal_number
-from core.services import decode_csv_bytes, load_or_raise
+from core.services import UNREADABLE_CSV, decode_csv_bytes, load_or_raise, sniff_delimiter
 from registry import dates
 from registry.agreements.schemas import (
     AgreementAttachmentFormSchema,
@@ -937,12 +937,15 @@ def import_agreements_csv(
     move through the lifecycle to the status in the optional status column.
     """
     result = AgreementImportResult()
-    text = decode_csv_bytes(data) if data else ""
+    try:
+        text = decode_csv_bytes(data) if data else ""
+    except UnicodeDecodeError:
+        result.errors.append((0, UNREADABLE_CSV))
+        return result
     if not text.strip():
         result.errors.append((0, "Filen är tom."))
         return result
-    first_line = text.splitlines()[0]
-    delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
+    delimiter = sniff_delimiter(text.splitlines()[0])
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     header = next(reader, [])
     columns = [_COLUMN_BY_ALIAS.get(_header_key(h)) for h in header]

@@ -538,3 +538,10 @@ def test_cli_reports_bad_rows_and_imports_nothing(app, db, tmp_path):
     assert "Rad 3: Okänd kommunkod '9999'." in result.stderr
     assert "Ingenting lästes in." in result.stderr
     assert populations(db, "1401") == set()
+
+
+def test_bytes_that_are_neither_utf8_nor_windows_1252_are_reported_not_a_crash(db):
+    data = b"kommunkod;\x81r;folkm\x8dngd\n1401;2024;39700\n"  # 0x81 and 0x8d are undefined in cp1252
+    result = services.import_population_csv(db, None, data)
+    assert not result.ok
+    assert "kan inte läsas som text" in result.errors[0][1]

@@ -238,3 +238,10 @@ def test_file_level_problems_are_explained(run, db, data, message):
 def test_row_with_too_many_fields_is_reported(run, db):
     result = run(csv_bytes(HEADER, GOOD_ROWS[0] + ";extra"))
     assert error_lines(result) == ["Rad 2: Raden har 12 fält men rubrikraden 11."]
+
+
+def test_a_file_that_is_not_text_is_reported_not_a_crash(run, db):
+    result = run(b"nummer;titel\n\x81\x8d\x8f;x\n")
+    assert result.exit_code != 0
+    assert "kan inte läsas som text" in result.output
+    assert numbers(db) == []
