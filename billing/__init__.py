@@ -23,3 +23,10 @@ def init_app(app, api) -> None:
     for part in PARTS:
         importlib.import_module(f"billing.{part}").init_app(app, api)
     app.cli.add_command(billing_cli)  # `flask billing ...`: the parts add their commands to the group
+
+    from billing.demo import load as load_demo
+    from registry import Seeder
+
+    app.extensions.setdefault("samverkan_seeders", []).append(
+        Seeder(reference=lambda session: None, demo=load_demo)
+    )

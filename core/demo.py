@@ -21,8 +21,8 @@ DEMO_MUNICIPALITIES = {
     "1401": ("212000-1371", "540-2961", "Box 200", "435 80", "Mölnlycke", "fakturor@harryda.demo"),
     "1441": ("212000-1447", "5050-1055", "Box 500", "443 80", "Lerum", "fakturor@lerum.demo"),
     "1402": ("212000-1488", None, "Box 100", "433 21", "Partille", None),
-    "1481": ("212000-1462", None, "Göteborgsvägen 11", "431 82", "Mölndal", None),
-    "1460": ("212000-1454", None, "Box 14", "666 21", "Bengtsfors", None),
+    "1481": ("212000-1462", "505-1065", "Göteborgsvägen 11", "431 82", "Mölndal", "fakturor@molndal.demo"),
+    "1460": ("212000-1454", "505-1073", "Box 14", "666 21", "Bengtsfors", "fakturor@bengtsfors.demo"),
     "1461": ("212000-1561", None, "Box 112", "464 22", "Mellerud", None),
     "2281": ("212000-2411", "5050-1030", "Norrmalmsgatan 4", "851 85", "Sundsvall", "fakturor@sundsvall.demo"),
     "1440": ("212000-1504", None, "Box 73", "449 21", "Nödinge", None),
@@ -107,6 +107,7 @@ DEMO_USERS = [
     },
     {"email": "ekonomi@mellerud.demo", "name": "Maja Mellin", "roles": ["finance"], "kommun": "1461"},
     {"email": "admin@molndal.demo", "name": "Mona Mölndahl", "roles": ["admin", "legal"], "kommun": "1481"},
+    {"email": "ekonomi@molndal.demo", "name": "Mats Ekonom", "roles": ["finance"], "kommun": "1481"},
 ]
 
 

@@ -178,3 +178,35 @@ def login_as(app, make_user):
         return LoggedInClient(app, user)
 
     return _login
+
+
+class DemoDatabase:
+    """The demo loaded by `flask core seed` into its own database (one per backend), read by tests that
+    check what the demo shows. `session` is a plain session on it; do not write."""
+
+    def __init__(self, app, session, output: str):
+        self.app, self.session, self.output = app, session, output
+
+
+@pytest.fixture(scope="session")
+def demo(request, database_url, tmp_path_factory):
+    """Seeding the whole demo (invoices with PDFs and validated e-invoices) takes seconds: done once per
+    backend, not per test."""
+    from sqlalchemy.orm import Session
+
+    from core.cli import core_cli
+
+    kind = "postgresql" if database_url.startswith("postgresql") else "sqlite"
+    with fresh_database(kind, tmp_path_factory.mktemp(f"demo-{kind}")) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        app = make_test_app(url)
+        result = app.test_cli_runner().invoke(core_cli, ["seed"])
+        assert result.exit_code == 0, result.output
+        session = Session(app.extensions["samverkan_engine"])
+        try:
+            yield DemoDatabase(app, session, result.output)
+        finally:
+            session.close()
+            app.extensions["samverkan_engine"].dispose()

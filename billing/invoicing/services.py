@@ -674,6 +674,7 @@ def issue_run(
     approve: bool = False,
     confirm_problems: bool = False,
     progress: Callable[[int], None] | None = None,
+    issue_date: dt.date | None = None,
 ) -> list[Invoice]:
     """Issue the run's approved invoices, numbered in the preview's order, all in the caller's
     transaction: if one fails (e.g. its e-invoice is invalid) nothing is issued and no number is
@@ -690,7 +691,7 @@ def issue_run(
     invoices = sorted((i for i in run.invoices if i.status == InvoiceStatus.APPROVED), key=lambda i: i.id)
     if any(i.series_id not in series for i in invoices):
         raise InvoiceStateError("En faktura i körningen saknar fakturaserie. Beräkna körningen igen.")
-    today = local_today()
+    today = issue_date or local_today()  # an earlier date only from services (the demo's history)
     # Nothing is flushed until every invoice has its number, documents and status: the database takes
     # a number only with the issued status, the flush guard documents only in that same flush.
     with session.no_autoflush:

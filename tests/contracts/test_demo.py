@@ -14,15 +14,17 @@ from contracts.indexing.services import index_adjustments_for_agreement
 from contracts.models import ContractVersion, IndexKind, IndexStatus, IndexValue, ReviewStatus, VersionStatus
 from contracts.review import services as review
 from contracts.review.prechecks import run_prechecks
-from core.cli import core_cli
 from core.models import User
 from registry.models import Agreement
 
 
 @pytest.fixture
-def seeded(app, db):
-    result = app.test_cli_runner().invoke(core_cli, ["seed"])
-    assert result.exit_code == 0, result.output
+def db(demo):
+    return demo.session
+
+
+@pytest.fixture
+def seeded(db):
     return {a.number: a for a in db.scalars(select(Agreement))}
 
 

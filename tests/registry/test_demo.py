@@ -2,15 +2,13 @@
 
 from sqlalchemy import select
 
-from core.cli import core_cli
 from core.formatting import local_today
 from registry.dates import DecisionState, decision_state
 from registry.models import Agreement, CaseTransfer, Decision, SharedRole, TransferStatus
 
 
-def test_demo_stories(app, db):
-    result = app.test_cli_runner().invoke(core_cli, ["seed"])
-    assert result.exit_code == 0, result.output
+def test_demo_stories(demo):
+    db = demo.session
     numbers = set(db.scalars(select(Agreement.number)))
     assert {"GR-JAV-2024", "BM-SOC-2023", "VN-FHEM-2025", "FAM-MHP-2022"} <= numbers
 
