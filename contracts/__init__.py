@@ -33,6 +33,12 @@ def init_app(app, api) -> None:
     add_nav_item(app, "contracts_index_values.index_value_list", "Indexvärden", order=50, visible=nav_visible)
     for part in PARTS:
         importlib.import_module(f"contracts.{part}").init_app(app, api)
+    # Non-parties get 404 on every URL naming a version or an agreement, before anything else.
+    from contracts.versions import refuse_non_parties
+
+    for name, blueprint in app.blueprints.items():
+        if blueprint.import_name.startswith("contracts."):
+            app.before_request_funcs.setdefault(name, []).append(refuse_non_parties)
 
     from contracts.demo import load as load_demo
     from registry import Seeder

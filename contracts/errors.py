@@ -38,6 +38,16 @@ class VersionImmutable(Conflict):
     )
 
 
+class VersionInUse(Conflict):
+    """Other rows (e.g. an invoice) refer to the draft: the database keeps it, and so do we."""
+
+    code = "version_in_use"
+    default_message = (
+        "Utkastet kan inte tas bort: andra uppgifter (t.ex. en faktura) hänvisar till versionen. "
+        "Ändra utkastet i stället."
+    )
+
+
 class OpenVersionExists(Conflict):
     code = "open_version_exists"
     default_message = (
@@ -58,5 +68,6 @@ __all__ = [
     "IndexValueNotFound",
     "OpenVersionExists",
     "VersionImmutable",
+    "VersionInUse",
     "VersionNotFound",
 ]

@@ -1,12 +1,16 @@
 """The flush-time guard: nothing under an approved contract version is inserted, changed or deleted,
 whatever code path tries (the services refuse first with a friendlier message; database triggers
-from migration 0004 are the last line). Signed scans may be linked to an approved version."""
+from migration 0004 are the last line). Signed scans may be linked to an approved version.
+
+Also: an agreement attachment (the registry's) that a version links as a document is not removed; the
+registry cannot know about contracts, so the refusal with its reason is given here."""
 
 from __future__ import annotations
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
+from contracts.documents.errors import AttachmentLinked
 from contracts.errors import VersionImmutable
 from contracts.models import (
     CompensationComponent,
@@ -22,6 +26,7 @@ from contracts.models import (
     VersionStatus,
 )
 from core.db import AppSession
+from registry.models import Agreement, AgreementAttachment
 
 _VERSION_CHILDREN = (
     ContractServiceType,
@@ -80,3 +85,29 @@ def _refuse_changes_to_approved_versions(session: Session, _ctx, _instances) -> 
         version = _version_of(session, obj)
         if version is not None and _committed_status(version) == VersionStatus.APPROVED:
             raise VersionImmutable()
+
+
+@event.listens_for(AppSession, "before_flush")
+def _refuse_removing_linked_attachments(session: Session, _ctx, _instances) -> None:
+    candidates = [o for o in session.deleted if isinstance(o, AgreementAttachment)]
+    for obj in session.dirty:
+        # Removed from agreement.attachments (delete-orphan): not in session.deleted before the flush.
+        if isinstance(obj, Agreement) and "attachments" in obj.__dict__:
+            candidates += inspect(obj).attrs.attachments.history.deleted
+    removed = {o.id: o for o in candidates if o.id is not None}
+    if not removed:
+        return
+    leaving = {o.id for o in session.deleted if isinstance(o, ContractVersionDocument)}
+    with session.no_autoflush:
+        links = session.execute(
+            select(ContractVersionDocument.id, ContractVersionDocument.attachment_id, ContractVersion.number)
+            .join(ContractVersion, ContractVersion.id == ContractVersionDocument.version_id)
+            .where(ContractVersionDocument.attachment_id.in_(removed))
+        ).all()
+    links = [link for link in links if link.id not in leaving]
+    if links:
+        link = links[0]
+        raise AttachmentLinked(
+            f"Bilagan {removed[link.attachment_id].filename} är kopplad till avtalsversion {link.number} och "
+            "kan inte tas bort. Ta först bort kopplingen under versionens dokument."
+        )

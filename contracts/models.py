@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contracts.indexation import Rounding
@@ -348,11 +349,21 @@ class ContractVersion(Base):
         return self.status == VersionStatus.DRAFT
 
 
+def _loaded_or_former(obj, name: str):
+    """A loaded many-to-one, or the one it had before this flush (a row removed from its parent's
+    collection has lost the reference by the time it is deleted and audited). Never loads anything."""
+    value = obj.__dict__.get(name)
+    if value is None:
+        history = sa_inspect(obj).attrs[name].history
+        value = history.deleted[0] if history.deleted else None
+    return value
+
+
 class _VersionChild:
     """Audit scope of rows under a version: the version's agreement parties."""
 
     def _audit_version(self):
-        return self.__dict__.get("version")
+        return _loaded_or_former(self, "version")
 
     def audit_municipality_id(self) -> int | None:
         version = self._audit_version()
@@ -617,8 +628,8 @@ class CompensationComponent(_VersionChild, Base):
 
 class _ComponentChild(_VersionChild):
     def _audit_version(self):
-        component = self.__dict__.get("component")
-        return component.__dict__.get("version") if component is not None else None
+        component = _loaded_or_former(self, "component")
+        return _loaded_or_former(component, "version") if component is not None else None
 
 
 class ContractPrice(_ComponentChild, Base):

@@ -4,7 +4,8 @@ and year, what a revision may change) live in services.py."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+import re
+from decimal import Decimal, InvalidOperation
 
 from marshmallow import ValidationError, fields, post_load, validate
 
@@ -22,6 +23,44 @@ from core.schemas import BaseSchema, BlankToNoneMixin, QuerySchema
 from registry.roles.schemas import SwedishDecimal
 
 MAX_PRICE = Decimal("999999999999.99")  # Numeric(14, 2)
+MAX_DIGITS = 20  # more than any column here holds (Numeric(14, 2)); longer is a typing error
+
+_SPACES = (" ", "\u00a0", "\u202f", "\u2009")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
+
+
+class PlainDecimal(SwedishDecimal):
+    """A number as people write it in Sweden: ASCII digits, one decimal comma (or point), spaces between
+    thousands (`1 250,50`). Exponents (`1e10` would silently be 10 000 000 000), NaN and infinities,
+    Python's underscores (`1_000`) and digits of other scripts are refused with a Swedish message, and so
+    are numbers with more digits than any amount or percent can have (the decimals checks would fail
+    on them with a decimal.InvalidOperation). JSON numbers are read the same way."""
+
+    default_error_messages = {
+        "plain": "Ange talet med siffror och högst ett decimaltecken, t.ex. 1 250,50 (inte 1e10).",
+        "too_long": f"Talet har för många siffror (högst {MAX_DIGITS}).",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, Decimal):
+            if not value.is_finite():
+                raise self.make_error("special")
+            text = format(value, "f")
+        elif isinstance(value, int | float):
+            text = repr(value)  # 1e+20 and nan stay recognisable, and are refused below
+        elif isinstance(value, str):
+            text = value
+            for space in _SPACES:
+                text = text.replace(space, "")
+        else:
+            raise self.make_error("invalid")
+        if not _PLAIN_NUMBER.fullmatch(text):
+            raise self.make_error("plain")
+        if sum(c.isdigit() for c in text) > MAX_DIGITS:
+            raise self.make_error("too_long")
+        return super()._deserialize(text.replace(",", "."), attr, data, **kwargs)
 
 
 def _enum(enum_cls, labels: dict, **kwargs) -> fields.Enum:
@@ -39,14 +78,18 @@ def _at_most_decimals(places: int):
     quantum = Decimal(1).scaleb(-places)
 
     def check(value: Decimal) -> None:
-        if value != value.quantize(quantum):
+        try:
+            exact = value == value.quantize(quantum)
+        except InvalidOperation:  # too many digits to quantize at all
+            raise ValidationError(f"Talet har för många siffror (högst {MAX_DIGITS}).") from None
+        if not exact:
             raise ValidationError(f"Ange högst {places} decimaler.")
 
     return check
 
 
-def _percent(**kwargs) -> SwedishDecimal:
-    return SwedishDecimal(
+def _percent(**kwargs) -> PlainDecimal:
+    return PlainDecimal(
         validate=[
             validate.Range(
                 min=MIN_PERCENT,
@@ -104,7 +147,7 @@ class IndexValueQuerySchema(QuerySchema):
 
 
 class IndexPreviewQuerySchema(BlankToNoneMixin, QuerySchema):
-    price = SwedishDecimal(
+    price = PlainDecimal(
         required=True,
         validate=[
             validate.Range(min=0, max=MAX_PRICE, error="Ange ett pris från 0 kr."),

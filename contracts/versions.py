@@ -30,7 +30,7 @@ from contracts.models import (
     VersionStatus,
 )
 from contracts.permissions import CONTRACT_EDIT, CONTRACT_READ
-from core.db import utcnow
+from core.db import db_session, utcnow
 from core.errors import ValidationFailed
 from core.permissions import can_any, require, require_any
 from registry.models import Agreement, AgreementParty
@@ -61,6 +61,34 @@ def visible_to(user):
     )
 
 
+def refuse_non_parties() -> None:
+    """before_request of every contracts blueprint (pages and API): a URL naming a version or an
+    agreement the user's municipality is not a party to answers 404 before anything else is looked
+    at, so a non-party never sees a 403, a 409 or a 422 that depends on the body or the query.
+    (Each view still loads the version through get_version, which checks the same and the role.)"""
+    from flask import request
+    from flask_login import current_user
+
+    args = request.view_args or {}
+    user = current_user
+    if not getattr(user, "is_authenticated", False) or not ({"version_id", "agreement_id"} & set(args)):
+        return  # the view (login_required) or the API's require_login answers first
+    if "version_id" in args:
+        found = db_session.scalar(
+            select(ContractVersion.id).where(ContractVersion.id == args["version_id"], visible_to(user))
+        )
+        if found is None:
+            raise VersionNotFound()
+    if "agreement_id" in args:
+        found = db_session.scalar(
+            select(Agreement.id).where(Agreement.id == args["agreement_id"], agreement_visible_to(user))
+        )
+        if found is None:
+            from registry.errors import AgreementNotFound
+
+            raise AgreementNotFound()
+
+
 def get_version(session: Session, user, version_id: int, permission: str = CONTRACT_READ) -> ContractVersion:
     """The version with its terms, if the user's municipality is a party; otherwise 404. Then
     `permission` is checked against the parties (403 when e.g. a caseworker tries to edit)."""
@@ -77,15 +105,19 @@ def get_version(session: Session, user, version_id: int, permission: str = CONTR
     return version
 
 
+def agreement_visible_to(user):
+    """Query condition: agreements the user's municipality is a party to (none without a municipality)."""
+    if user.municipality_id is None:
+        return false()
+    return Agreement.parties.any(AgreementParty.municipality_id == user.municipality_id)
+
+
 def get_agreement(session: Session, user, agreement_id: int, permission: str = CONTRACT_READ) -> Agreement:
     """The agreement, if the user's municipality is a party; otherwise 404 (as the registry does)."""
     require(user, CONTRACT_READ)
     agreement = session.scalar(
         select(Agreement)
-        .where(
-            Agreement.id == agreement_id,
-            Agreement.parties.any(AgreementParty.municipality_id == user.municipality_id),
-        )
+        .where(Agreement.id == agreement_id, agreement_visible_to(user))
         .options(selectinload(Agreement.parties).selectinload(AgreementParty.municipality))
     )
     if agreement is None:

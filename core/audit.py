@@ -146,6 +146,13 @@ def _record_changes(session: Session, _ctx) -> None:
     pending += [(AuditAction.INSERT, o) for o in session.new]
     pending += [(AuditAction.UPDATE, o) for o in session.dirty if session.is_modified(o)]
     pending += [(AuditAction.DELETE, o) for o in session.deleted]
+    # Rows removed from a delete-orphan collection (`parent.children.remove(child)`) are deleted by
+    # this flush without ever being in session.deleted: take them from the flush's own plan.
+    listed = {id(o) for o in session.deleted}
+    for state, (isdelete, listonly) in getattr(_ctx, "states", {}).items():
+        obj = state.obj()
+        if isdelete and not listonly and obj is not None and id(obj) not in listed:
+            pending.append((AuditAction.DELETE, obj))
     rows = []
     for action, obj in pending:
         if not isinstance(obj, Base) or not type(obj).__audit__:

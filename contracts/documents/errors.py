@@ -14,8 +14,15 @@ class DocumentRefused(Conflict):
     )
 
 
+class AttachmentLinked(Conflict):
+    """An agreement attachment that a contract version uses as a document cannot be removed."""
+
+    code = "attachment_linked"
+    default_message = "Bilagan är kopplad till en avtalsversion och kan inte tas bort."
+
+
 class DocumentNotFound(NotFound):
     default_message = "Dokumentet finns inte på den här avtalsversionen."
 
 
-__all__ = ["DocumentNotFound", "DocumentRefused"]
+__all__ = ["AttachmentLinked", "DocumentNotFound", "DocumentRefused"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flask import url_for
 from flask_smorest.fields import Upload
-from marshmallow import fields
+from marshmallow import ValidationError, fields, validate
+from werkzeug.datastructures import FileStorage
 
 from contracts.models import DOCUMENT_KIND_LABELS, DocumentKind
 from core.personal_numbers import NoPersonalNumber
@@ -24,17 +25,27 @@ def _kind(**kwargs) -> fields.Enum:
     )
 
 
+class FileUpload(Upload):
+    """A multipart file part. The parser reads files and form fields together, so a plain form field
+    named `file` would otherwise arrive as a string (and fail later as a 500)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, FileStorage):
+            raise ValidationError("Välj en fil att ladda upp (som en fil i formuläret, inte som text).")
+        return value
+
+
 class DocumentUploadSchema(BlankToNoneMixin, BaseSchema):
     """The API's multipart upload: the file, its kind and an optional description."""
 
-    file = Upload(
+    file = FileUpload(
         required=True, metadata={"description": "PDF, DOCX eller ODT (typen kontrolleras på innehållet)"}
     )
     kind = _kind(required=True)
     description = fields.String(
         load_default=None,
         allow_none=True,
-        validate=[NoPersonalNumber()],
+        validate=[validate.Length(max=200), NoPersonalNumber()],  # AgreementAttachment.description
         metadata={"description": "Vad filen är; utelämnad blir det dokumentets slag och versionens nummer"},
     )
 

@@ -17,6 +17,7 @@ from contracts.versions import get_version
 from core.auth import acting_user
 from core.db import db_session
 from core.errors import ValidationFailed
+from core.schemas import MAX_ID
 from registry.agreements.services import format_size
 
 bp = Blueprint(
@@ -31,6 +32,16 @@ FIELD_LABELS = {
 }
 
 _user = acting_user
+
+
+def form_id(text: str | None) -> int | None:
+    """A row id typed or chosen in a form: plain ASCII digits within the database's INTEGER, else
+    None (so `²`, `1.5`, `-5` or 2**63 are "no such file", not a 500 or a database error)."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
 
 
 def pdf_response(version, pdf: bytes):
@@ -126,10 +137,7 @@ def document_link(version_id: int):
     user = _user()
     version = get_version(db_session, user, version_id)
     form = {"attachment_id": request.form.get("attachment_id", ""), "kind": request.form.get("kind", "")}
-    try:
-        attachment_id = int(form["attachment_id"])
-    except ValueError:
-        attachment_id = None
+    attachment_id = form_id(form["attachment_id"])
     try:
         document = services.link_version_document(
             db_session, user, version, attachment_id, form["kind"] or None

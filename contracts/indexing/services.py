@@ -315,6 +315,9 @@ def apply_indexation(session: Session, user, version: ContractVersion, year: int
     version in force on the indexation day; the user needs CONTRACT_EDIT of a party. The draft goes
     through the legal review before any price in it is used."""
     require_any(user, CONTRACT_EDIT, version.agreement.party_municipality_ids)
+    if version.status != VersionStatus.APPROVED:
+        # The state of the version first (409), whatever the year: only an approved version is indexed.
+        raise _apply_refusal(session, user, version, version.effective_from)
     preview = preview_indexation(session, user, version, year)
     if preview.refusal is not None:
         raise preview.refusal

@@ -52,8 +52,8 @@ def _render_indexation(version, year_text: str, year: int | None, errors=None, s
             preview = services.preview_indexation(db_session, current_user, version, year)
         except ValidationFailed as exc:
             errors = errors or exc.errors or {"year": [exc.message]}
-            if explicit:
-                status = max(status, 422)
+            if explicit and status < 400:  # a refusal already answered (409) stays the answer
+                status = 422
     return render_template(
         "contracts/indexing/indexation.html",
         version=version,

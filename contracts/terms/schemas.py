@@ -5,7 +5,7 @@ fixed shares summing to 100, unique codes and price years) live in services.py."
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from marshmallow import ValidationError, fields, post_load, validate
 
@@ -33,10 +33,10 @@ from contracts.models import (
     UsageMeasure,
     VatCategory,
 )
+from contracts.schemas import MAX_DIGITS, PlainDecimal
 from core.personal_numbers import NoPersonalNumber
 from core.schemas import BaseSchema, BlankToNoneMixin, Id, QuerySchema
 from registry.models import EXECUTOR_LABELS, Executor
-from registry.roles.schemas import SwedishDecimal
 
 MAX_MONEY = Decimal("999999999999.99")  # Numeric(14, 2)
 MAX_HOURS = Decimal("9999999.99")  # Numeric(9, 2)
@@ -72,12 +72,16 @@ def _text(max_length: int, required: bool = False, **kwargs) -> fields.String:
 
 
 def _at_most_two_decimals(value: Decimal) -> None:
-    if value != value.quantize(Decimal("0.01")):
+    try:
+        exact = value == value.quantize(Decimal("0.01"))
+    except InvalidOperation:  # too many digits to quantize at all
+        raise ValidationError(f"Talet har för många siffror (högst {MAX_DIGITS}).") from None
+    if not exact:
         raise ValidationError("Ange högst två decimaler.")
 
 
-def _amount(minimum=Decimal("0"), maximum=MAX_MONEY, error=None, **kwargs) -> SwedishDecimal:
-    return SwedishDecimal(
+def _amount(minimum=Decimal("0"), maximum=MAX_MONEY, error=None, **kwargs) -> PlainDecimal:
+    return PlainDecimal(
         allow_none=kwargs.pop("allow_none", True),
         validate=[
             validate.Range(min=minimum, max=maximum, error=error or f"Ange ett belopp från {minimum} kr."),
@@ -87,8 +91,8 @@ def _amount(minimum=Decimal("0"), maximum=MAX_MONEY, error=None, **kwargs) -> Sw
     )
 
 
-def _percent(minimum_exclusive: bool = False, **kwargs) -> SwedishDecimal:
-    return SwedishDecimal(
+def _percent(minimum_exclusive: bool = False, **kwargs) -> PlainDecimal:
+    return PlainDecimal(
         validate=[
             validate.Range(
                 min=Decimal("0"),
@@ -251,7 +255,7 @@ class CompensationComponentInputSchema(_StripStrings, BlankToNoneMixin, BaseSche
             [15, 30], error="Välj avrundning per påbörjad 15 eller 30 minuter, eller ingen."
         ),
     )
-    ceiling_hours = SwedishDecimal(
+    ceiling_hours = PlainDecimal(
         allow_none=True,
         validate=[
             validate.Range(min=0, max=MAX_HOURS, error="Ange antal timmar från 0."),

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from contracts.errors import VersionImmutable
+from contracts.errors import VersionImmutable, VersionInUse
 from contracts.indexation import ROUNDING_LABELS
 from contracts.models import (
     CEILING_PER_LABELS,
@@ -342,8 +343,14 @@ def delete_version(session: Session, user, version: ContractVersion) -> None:
         raise VersionImmutable(
             "Versionen är under juridisk granskning och kan inte tas bort. Skicka tillbaka den till utkast först."
         )
-    session.delete(version)
-    session.flush()
+    try:
+        # In a savepoint: a refusal by the database (another package's row refers to the draft, with
+        # ON DELETE RESTRICT) leaves the request's transaction usable for the answer.
+        with session.begin_nested():
+            session.delete(version)
+            session.flush()
+    except IntegrityError as exc:
+        raise VersionInUse() from exc
 
 
 def term_defaults_from_agreement(version: ContractVersion) -> dict:

@@ -51,6 +51,7 @@ from core.db import db_session
 from core.errors import NotFound, ValidationFailed
 from core.formatting import local_today
 from core.permissions import can_any
+from core.schemas import MAX_ID
 from registry.models import EXECUTOR_LABELS, Executor
 
 bp = Blueprint("contracts_terms", __name__, template_folder=contracts.TEMPLATES)
@@ -449,7 +450,7 @@ def _component_form_data(model: CompensationModel) -> tuple[dict, dict, list[int
     if model == CompensationModel.PRELIMINARY and basis == ShareBasis.FIXED:
         shares = []
         for key, value in raw.items():
-            if key.startswith("share-") and key[6:].isdigit() and value.strip():
+            if key.startswith("share-") and key[6:].isascii() and key[6:].isdigit() and value.strip():
                 share_ids.append(int(key[6:]))
                 shares.append({"municipality_id": int(key[6:]), "percent": value})
         data["fixed_shares"] = shares
@@ -691,7 +692,7 @@ def version_compare(version_id: int):
     errors: dict = {}
     other_id = request.args.get("med", "")
     if other_id:
-        if not other_id.isdigit() or int(other_id) > 2**31 - 1:
+        if not (other_id.isascii() and other_id.isdigit()) or int(other_id) > MAX_ID:
             raise VersionNotFound()
         other = _version(int(other_id))
         first, second = sorted((version, other), key=lambda v: v.number)
