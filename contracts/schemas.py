@@ -4,7 +4,6 @@ and year, what a revision may change) live in services.py."""
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal, InvalidOperation
 
 from marshmallow import ValidationError, fields, post_load, validate
@@ -19,50 +18,9 @@ from contracts.models import (
     IndexStatus,
 )
 from core.personal_numbers import NoPersonalNumber
-from core.schemas import BaseSchema, BlankToNoneMixin, QuerySchema
-from registry.roles.schemas import SwedishDecimal
+from core.schemas import MAX_DIGITS, BaseSchema, BlankToNoneMixin, QuerySchema, SwedishDecimal
 
 MAX_PRICE = Decimal("999999999999.99")  # Numeric(14, 2)
-MAX_DIGITS = 20  # more than any column here holds (Numeric(14, 2)); longer is a typing error
-
-_SPACES = (" ", "\u00a0", "\u202f", "\u2009")
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
-
-
-class PlainDecimal(SwedishDecimal):
-    """A number as people write it in Sweden: ASCII digits, one decimal comma (or point), spaces between
-    thousands (`1 250,50`). Exponents (`1e10` would silently be 10 000 000 000), NaN and infinities,
-    Python's underscores (`1_000`) and digits of other scripts are refused with a Swedish message, and so
-    are numbers with more digits than any amount or percent can have (the decimals checks would fail
-    on them with a decimal.InvalidOperation). JSON numbers are read the same way."""
-
-    default_error_messages = {
-        "plain": "Ange talet med siffror och högst ett decimaltecken, t.ex. 1 250,50 (inte 1e10).",
-        "too_long": f"Talet har för många siffror (högst {MAX_DIGITS}).",
-    }
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            raise self.make_error("invalid")
-        if isinstance(value, Decimal):
-            if not value.is_finite():
-                raise self.make_error("special")
-            text = format(value, "f")
-        elif isinstance(value, int | float):
-            text = repr(value)  # 1e+20 and nan stay recognisable, and are refused below
-        elif isinstance(value, str):
-            text = value
-            for space in _SPACES:
-                text = text.replace(space, "")
-        else:
-            raise self.make_error("invalid")
-        if not _PLAIN_NUMBER.fullmatch(text):
-            raise self.make_error("plain")
-        if sum(c.isdigit() for c in text) > MAX_DIGITS:
-            raise self.make_error("too_long")
-        return super()._deserialize(text.replace(",", "."), attr, data, **kwargs)
-
-
 def _enum(enum_cls, labels: dict, **kwargs) -> fields.Enum:
     choices = ", ".join(f"{member.value} ({labels[member]})" for member in enum_cls)
     return fields.Enum(
@@ -88,8 +46,8 @@ def _at_most_decimals(places: int):
     return check
 
 
-def _percent(**kwargs) -> PlainDecimal:
-    return PlainDecimal(
+def _percent(**kwargs) -> SwedishDecimal:
+    return SwedishDecimal(
         validate=[
             validate.Range(
                 min=MIN_PERCENT,
@@ -147,7 +105,7 @@ class IndexValueQuerySchema(QuerySchema):
 
 
 class IndexPreviewQuerySchema(BlankToNoneMixin, QuerySchema):
-    price = PlainDecimal(
+    price = SwedishDecimal(
         required=True,
         validate=[
             validate.Range(min=0, max=MAX_PRICE, error="Ange ett pris från 0 kr."),

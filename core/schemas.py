@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
+from flask_smorest.fields import Upload
 from marshmallow import (
     EXCLUDE,
     RAISE,
@@ -13,6 +17,7 @@ from marshmallow import (
     validate,
     validates,
 )
+from werkzeug.datastructures import FileStorage
 
 from core import validation
 from core.models import Role
@@ -203,3 +208,54 @@ class AuditQuerySchema(QuerySchema):
     user_id = Id(load_default=None)
     date_from = fields.Date(load_default=None)
     date_to = fields.Date(load_default=None)
+
+
+# --- Numbers as people type them in Sweden ----------------------------------------------------------
+
+MAX_DIGITS = 20  # more than any Numeric column holds (Numeric(14, 2)); longer is a typing error
+_SPACES = (" ", "\u00a0", "\u202f", "\u2009")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
+
+
+class SwedishDecimal(fields.Decimal):
+    """A number as people write it in Sweden: ASCII digits, one decimal comma (or point), spaces between
+    thousands (`1 250,50`). Exponents (`1e10` would silently be 10 000 000 000), NaN and infinities,
+    Python's underscores (`1_000`) and digits of other scripts are refused with a Swedish message, and so
+    are numbers with more digits than any amount or percent can have (the decimals checks would fail
+    on them with a decimal.InvalidOperation). JSON numbers are read the same way."""
+
+    default_error_messages = {
+        "plain": "Ange ett tal. Skriv det med siffror och högst ett decimaltecken, t.ex. 1 250,50 (inte 1e10).",
+        "too_long": f"Talet har för många siffror (högst {MAX_DIGITS}).",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, Decimal):
+            if not value.is_finite():
+                raise self.make_error("special")
+            text = format(value, "f")
+        elif isinstance(value, int | float):
+            text = repr(value)  # 1e+20 and nan stay recognisable, and are refused below
+        elif isinstance(value, str):
+            text = value
+            for space in _SPACES:
+                text = text.replace(space, "")
+        else:
+            raise self.make_error("invalid")
+        if not _PLAIN_NUMBER.fullmatch(text):
+            raise self.make_error("plain")
+        if sum(c.isdigit() for c in text) > MAX_DIGITS:
+            raise self.make_error("too_long")
+        return super()._deserialize(text.replace(",", "."), attr, data, **kwargs)
+
+
+class FileUpload(Upload):
+    """A multipart file part. The parser reads files and form fields together, so a plain form field
+    named like the file would otherwise arrive as a string (and fail later as a 500)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, FileStorage):
+            raise ValidationError("Välj en fil att ladda upp (som en fil i formuläret, inte som text).")
+        return value

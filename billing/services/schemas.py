@@ -9,13 +9,12 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
-from flask_smorest.fields import Upload
 from marshmallow import ValidationError, fields, validate
 
 from billing.models import PerformedService
 from contracts.models import SERVICE_UNIT_LABELS, ServiceUnit
 from core.personal_numbers import NoPersonalNumber
-from core.schemas import BaseSchema, BlankToNoneMixin, Id, QuerySchema
+from core.schemas import BaseSchema, BlankToNoneMixin, FileUpload, Id, QuerySchema
 
 MAX_QUANTITY = Decimal("9999999999.99")  # Numeric(12, 2)
 MAX_NOTE = 2000
@@ -188,7 +187,7 @@ class PerformedServiceIdsSchema(BaseSchema):
 
 
 class ServiceImportUploadSchema(BaseSchema):
-    file = Upload(required=True, metadata={"description": "CSV-fil (se importsidan för kolumnerna)"})
+    file = FileUpload(required=True, metadata={"description": "CSV-fil (se importsidan för kolumnerna)"})
 
 
 # --- Output -------------------------------------------------------------------------------------------

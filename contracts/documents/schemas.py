@@ -4,13 +4,11 @@ the link of an existing attachment. The status rules live in services.py."""
 from __future__ import annotations
 
 from flask import url_for
-from flask_smorest.fields import Upload
-from marshmallow import ValidationError, fields, validate
-from werkzeug.datastructures import FileStorage
+from marshmallow import fields, validate
 
 from contracts.models import DOCUMENT_KIND_LABELS, DocumentKind
 from core.personal_numbers import NoPersonalNumber
-from core.schemas import BaseSchema, BlankToNoneMixin, Id
+from core.schemas import BaseSchema, BlankToNoneMixin, FileUpload, Id
 
 _KIND_CHOICES = ", ".join(f"{k.value} ({DOCUMENT_KIND_LABELS[k]})" for k in DocumentKind)
 
@@ -23,16 +21,6 @@ def _kind(**kwargs) -> fields.Enum:
         metadata={"description": "; ".join(f"`{k.value}`: {DOCUMENT_KIND_LABELS[k]}" for k in DocumentKind)},
         **kwargs,
     )
-
-
-class FileUpload(Upload):
-    """A multipart file part. The parser reads files and form fields together, so a plain form field
-    named `file` would otherwise arrive as a string (and fail later as a 500)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, FileStorage):
-            raise ValidationError("Välj en fil att ladda upp (som en fil i formuläret, inte som text).")
-        return value
 
 
 class DocumentUploadSchema(BlankToNoneMixin, BaseSchema):

@@ -33,9 +33,8 @@ from contracts.models import (
     UsageMeasure,
     VatCategory,
 )
-from contracts.schemas import MAX_DIGITS, PlainDecimal
 from core.personal_numbers import NoPersonalNumber
-from core.schemas import BaseSchema, BlankToNoneMixin, Id, QuerySchema
+from core.schemas import MAX_DIGITS, BaseSchema, BlankToNoneMixin, Id, QuerySchema, SwedishDecimal
 from registry.models import EXECUTOR_LABELS, Executor
 
 MAX_MONEY = Decimal("999999999999.99")  # Numeric(14, 2)
@@ -80,8 +79,8 @@ def _at_most_two_decimals(value: Decimal) -> None:
         raise ValidationError("Ange högst två decimaler.")
 
 
-def _amount(minimum=Decimal("0"), maximum=MAX_MONEY, error=None, **kwargs) -> PlainDecimal:
-    return PlainDecimal(
+def _amount(minimum=Decimal("0"), maximum=MAX_MONEY, error=None, **kwargs) -> SwedishDecimal:
+    return SwedishDecimal(
         allow_none=kwargs.pop("allow_none", True),
         validate=[
             validate.Range(min=minimum, max=maximum, error=error or f"Ange ett belopp från {minimum} kr."),
@@ -91,8 +90,8 @@ def _amount(minimum=Decimal("0"), maximum=MAX_MONEY, error=None, **kwargs) -> Pl
     )
 
 
-def _percent(minimum_exclusive: bool = False, **kwargs) -> PlainDecimal:
-    return PlainDecimal(
+def _percent(minimum_exclusive: bool = False, **kwargs) -> SwedishDecimal:
+    return SwedishDecimal(
         validate=[
             validate.Range(
                 min=Decimal("0"),
@@ -255,7 +254,7 @@ class CompensationComponentInputSchema(_StripStrings, BlankToNoneMixin, BaseSche
             [15, 30], error="Välj avrundning per påbörjad 15 eller 30 minuter, eller ingen."
         ),
     )
-    ceiling_hours = PlainDecimal(
+    ceiling_hours = SwedishDecimal(
         allow_none=True,
         validate=[
             validate.Range(min=0, max=MAX_HOURS, error="Ange antal timmar från 0."),

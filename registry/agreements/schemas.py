@@ -7,12 +7,11 @@ live in services.py so that creating, editing and importing all go through them.
 
 from __future__ import annotations
 
-from flask_smorest.fields import Upload
 from marshmallow import fields, post_load, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
 from core.personal_numbers import NoPersonalNumber
-from core.schemas import BaseSchema, BlankToNoneMixin, Id, QuerySchema
+from core.schemas import BaseSchema, BlankToNoneMixin, FileUpload, Id, QuerySchema
 from registry.models import (
     AGREEMENT_STATUS_LABELS,
     AREA_LABELS,
@@ -164,7 +163,7 @@ class AgreementAttachmentFormSchema(_StripStrings, BlankToNoneMixin, BaseSchema)
 class AgreementAttachmentUploadSchema(AgreementAttachmentFormSchema):
     """The API's multipart upload: the file and its description."""
 
-    file = Upload(required=True, metadata={"description": "PDF, DOCX eller ODT"})
+    file = FileUpload(required=True, metadata={"description": "PDF, DOCX eller ODT"})
 
 
 class AgreementQuerySchema(QuerySchema):

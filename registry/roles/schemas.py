@@ -7,22 +7,11 @@ from decimal import Decimal
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from core.personal_numbers import NoPersonalNumber
-from core.schemas import BaseSchema, BlankToNoneMixin, Id, QuerySchema
+from core.schemas import BaseSchema, BlankToNoneMixin, Id, QuerySchema, SwedishDecimal
 from registry.roles.costs import allocation_history, monthly_cost
 
 MAX_MONEY = Decimal("999999999999.99")  # Numeric(14, 2)
 HUNDRED = Decimal("100")
-
-
-class SwedishDecimal(fields.Decimal):
-    """A decimal that also accepts what people type in Swedish forms: `65 000,50`, `31,42`."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str):
-            for space in (" ", "\u00a0", "\u202f", "\u2009"):
-                value = value.replace(space, "")
-            value = value.replace(",", ".")
-        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def at_most_two_decimals(value: Decimal) -> None:

@@ -228,3 +228,40 @@ def test_review_api_token_name_refuses_a_personal_identity_number(login_as):
     c = login_as("finance")
     response = c.post_form("/konto", {"action": "create-token", "name": f"Nyckel {PERSONNUMMER}"})
     assert response.status_code == 422
+
+
+def test_review_attachment_upload_with_the_file_sent_as_text_is_422_not_500(login_as, make_agreement):
+    agreement = make_agreement(host="Härryda", buyers=("Lerum",))
+    client = login_as("admin", kommun="Härryda")
+    response = client.api(
+        "post",
+        f"/api/v1/agreements/{agreement.id}/attachments",
+        data={"file": "inte en fil"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert "file" in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize("salary", ["1e10", "1_000", "NaN", "Infinity", "1e999999", "١٢٣", "9" * 60])
+def test_review_shared_role_amounts_refuse_numbers_people_do_not_type(login_as, make_agreement, municipality, salary):
+    agreement = make_agreement(host="Bengtsfors", buyers=("Mellerud",))
+    client = login_as("admin", kommun="Bengtsfors")
+    response = client.api(
+        "post",
+        "/api/v1/shared-roles/",
+        json={
+            "agreement_id": agreement.id,
+            "title": "Socialchef",
+            "period_start": "2025-01-01",
+            "salary_per_month": salary,
+            "po_percent": "31.42",
+            "overhead_per_month": "0",
+            "allocations": [
+                {"municipality_id": municipality("Bengtsfors").id, "percent": "50"},
+                {"municipality_id": municipality("Mellerud").id, "percent": "50"},
+            ],
+        },
+    )
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert "salary_per_month" in response.get_json()["errors"]
