@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+import psycopg
 from marshmallow import ValidationError
-from sqlalchemy import and_, delete, false, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, delete, false, func, insert, inspect, or_, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from billing import pricing
@@ -44,6 +46,7 @@ from billing.models import (
     InvoiceKind,
     InvoiceLine,
     InvoiceRun,
+    InvoiceSeries,
     InvoiceStatus,
     PeriodKind,
     RunStatus,
@@ -51,13 +54,15 @@ from billing.models import (
 )
 from billing.permissions import INVOICE_EDIT, INVOICE_READ
 from contracts.models import VatCategory
+from core.audit import _jsonable as audit_value
+from core.audit import append_entries as append_audit_entries
 from core.db import utcnow
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.formatting import format_date, local_today, round_money
-from core.models import Municipality
+from core.models import AuditAction, Municipality
 from core.permissions import can, require
 from core.personal_numbers import check_no_personal_number
-from registry.models import Agreement, AgreementParty
+from registry.models import Agreement, AgreementParty, PartyRole
 
 ZERO = Decimal("0.00")
 MAX_REASON_LENGTH = 2000
@@ -531,47 +536,6 @@ def _integrity_message(exc: IntegrityError) -> str:
     return "Körningen krockar med uppgifter som någon annan just sparade. Försök igen."
 
 
-def _new_invoice(run: InvoiceRun, priced, series_id: int) -> Invoice:
-    lines = [
-        InvoiceLine(
-            position=position,
-            service_type_code=line.service_type_code,
-            description=line.description,
-            computation=line.computation,
-            quantity=line.quantity,
-            unit=line.unit,
-            unit_price=line.unit_price,
-            amount=round_money(line.amount),
-            vat_category=VatCategory(line.vat_category),
-            vat_rate=line.vat_rate,
-            vat_exemption_reason_code=line.vat_exemption_reason_code,
-            vat_exemption_reason=line.vat_exemption_reason,
-        )
-        for position, line in enumerate(priced.lines, start=1)
-    ]
-    net, vat, total = document_totals(lines)
-    return Invoice(
-        run_id=run.id,
-        kind=InvoiceKind.INVOICE,
-        charge_kind=ChargeKind(priced.charge_kind),
-        vat_group=VatGroup(priced.vat_group),
-        status=InvoiceStatus.DRAFT,
-        seller_municipality_id=priced.seller_municipality_id,
-        buyer_municipality_id=priced.buyer_municipality_id,
-        agreement_id=priced.agreement_id,
-        contract_version_id=priced.contract_version_id,
-        period_start=priced.period_start,
-        period_end=priced.period_end,
-        series_id=series_id,
-        payment_terms_days=priced.payment_terms_days,
-        buyer_reference=priced.buyer_reference,
-        net_amount=net,
-        vat_amount=vat,
-        total_amount=total,
-        lines=lines,
-    )
-
-
 def compute_run(session: Session, user, run: InvoiceRun) -> InvoiceRun:
     """Price the run's period and replace its drafts with the result, in one transaction: the old drafts
     (and what their lines billed) are deleted first, then the priced invoices are created as drafts
@@ -589,49 +553,360 @@ def compute_run(session: Session, user, run: InvoiceRun) -> InvoiceRun:
             buyer_municipality_id=run.buyer_municipality_id,
         ),
     )
+    _store_results(
+        session, {run.seller_municipality_id: run}, result, lambda problem: run.seller_municipality_id
+    )
+    return run
+
+
+def compute_runs(
+    session: Session, user, period: Period, sellers: Iterable[int] | None = None
+) -> list[InvoiceRun]:
+    """The national batch: every seller's invoice run for `period`, priced in ONE pass over all sellers
+    (billing.pricing with seller None), with the rules of compute_run. Each seller (optionally only
+    those in `sellers`) that has something to bill or a problem gets its whole-municipality run for the
+    period (no agreement or buyer filter): an existing draft run is computed again (its drafts
+    replaced, even when nothing is left to bill), otherwise a new run is created. A seller whose run is
+    already approved or issued is left alone when `sellers` is None (what it did not bill waits for the
+    next period); named in `sellers`, it is refused as compute_run refuses it. `user` None is a system
+    job (name it with core.audit.acting_as); a user needs invoice rights for every seller concerned.
+    Returns the runs, by seller id."""
+    wanted = None if sellers is None else set(sellers)
+    # The sellers' runs for the period first: drafts are emptied before pricing (as compute_run does, so
+    # what they billed is billable again), approved and issued ones keep their sellers out.
+    stmt = select(InvoiceRun).where(
+        InvoiceRun.period_kind == period.kind,
+        InvoiceRun.period_start == period.start,
+        InvoiceRun.agreement_id.is_(None),
+        InvoiceRun.buyer_municipality_id.is_(None),
+    )
+    if wanted is not None:
+        stmt = stmt.where(InvoiceRun.seller_municipality_id.in_(wanted))
+    existing = session.scalars(stmt.order_by(InvoiceRun.id)).all()
+    blocked = {run.seller_municipality_id for run in existing if run.status != RunStatus.DRAFT}
+    if wanted is not None:
+        for run in existing:
+            if run.seller_municipality_id in blocked:
+                _require_draft_run(run, "räknas om")
+    runs: dict[int, InvoiceRun] = {}
+    for run in existing:
+        if run.seller_municipality_id not in blocked:
+            runs.setdefault(run.seller_municipality_id, run)
+    if user is not None:
+        for seller_id in sorted(runs):
+            require(user, INVOICE_EDIT, seller_id)
+    for run in runs.values():
+        _delete_drafts(session, run)
+    result = pricing.price_run(
+        session,
+        pricing.PricingRequest(seller_municipality_id=None, period_start=period.start, period_end=period.end),
+    )
+    host_of = _hosts(session, {p.agreement_id for p in result.problems})
+    involved = {p.seller_municipality_id for p in result.invoices if p.lines}
+    involved |= {host_of[p.agreement_id] for p in result.problems if p.agreement_id in host_of}
+    if wanted is not None:
+        involved &= wanted
+    involved -= blocked
+    if user is not None:
+        for seller_id in sorted(involved - set(runs)):
+            require(user, INVOICE_EDIT, seller_id)
+    new_runs = [
+        InvoiceRun(
+            seller_municipality_id=seller_id,
+            period_kind=period.kind,
+            period_start=period.start,
+            period_end=period.end,
+            status=RunStatus.DRAFT,
+            created_by_id=user.id if user is not None else None,
+        )
+        for seller_id in sorted(involved - set(runs))
+    ]
+    if new_runs:
+        session.add_all(new_runs)
+        session.flush()
+        runs.update({run.seller_municipality_id: run for run in new_runs})
+    result = pricing.PricingResult(
+        [p for p in result.invoices if p.seller_municipality_id in runs],
+        [p for p in result.problems if host_of.get(p.agreement_id) in runs],
+    )
+    _store_results(session, runs, result, lambda problem: host_of[problem.agreement_id])
+    return [runs[seller_id] for seller_id in sorted(runs)]
+
+
+def _hosts(session: Session, agreement_ids: set[int]) -> dict[int, int]:
+    """The host (seller) municipality of each agreement."""
+    if not agreement_ids:
+        return {}
+    return dict(
+        session.execute(
+            select(AgreementParty.agreement_id, AgreementParty.municipality_id).where(
+                AgreementParty.agreement_id.in_(agreement_ids), AgreementParty.role == PartyRole.HOST
+            )
+        ).all()
+    )
+
+
+def _store_results(
+    session: Session, runs: dict[int, InvoiceRun], result, seller_of_problem: Callable[[object], int]
+) -> None:
+    """Create the priced invoices as drafts of their seller's run, link each line to what it bills, and
+    keep the problems on the runs (the runs' old drafts are already deleted)."""
     priced_invoices = [p for p in result.invoices if p.lines]
+    by_seller: dict[int, list] = {seller_id: [] for seller_id in runs}
     for priced in priced_invoices:
-        if priced.seller_municipality_id != run.seller_municipality_id:
+        if priced.seller_municipality_id not in runs:
             raise PricingError("Prissättningen gav en faktura från en annan säljare än körningens.")
+        by_seller[priced.seller_municipality_id].append(priced)
         _check_vat_group(
             priced.lines,
             VatGroup(priced.vat_group),
             lambda priced=priced: "Fakturan för " + _key_label(session, priced),
         )
-    _check_keys_free(session, run, priced_invoices)
-    series_ids: dict[str, int] = {}
-    for code in sorted({p.series_code or pricing.DEFAULT_SERIES for p in priced_invoices}):
-        series_ids[code] = numbering.get_or_create_series(session, run.seller_municipality_id, code).id
+    for seller_id, run in runs.items():
+        _check_keys_free(session, run, by_seller[seller_id])
+    series_ids = _series_ids(
+        session,
+        {(p.seller_municipality_id, p.series_code or pricing.DEFAULT_SERIES) for p in priced_invoices},
+    )
     try:
         with session.begin_nested():
-            rows = [
-                _new_invoice(run, p, series_ids[p.series_code or pricing.DEFAULT_SERIES])
-                for p in priced_invoices
-            ]
-            session.add_all(rows)
-            session.flush()
-            pairs = [
-                (line_row, priced_line)
-                for row, priced in zip(rows, priced_invoices, strict=True)
-                for line_row, priced_line in zip(row.lines, priced.lines, strict=True)
-            ]
+            pairs = _insert_drafts(session, runs, priced_invoices, series_ids)
             if pairs:
                 pricing.link_lines(session, pairs)
                 session.flush()
     except IntegrityError as exc:
         raise RunConflict(_integrity_message(exc)) from exc
-    run.problems = [
-        {
-            "agreement_id": problem.agreement_id,
-            "buyer_municipality_id": problem.buyer_municipality_id,
-            "message": str(problem.message),
-        }
-        for problem in result.problems
-    ]
-    run.computed_at = utcnow()
+    problems: dict[int, list[dict]] = {seller_id: [] for seller_id in runs}
+    for problem in result.problems:
+        problems[seller_of_problem(problem)].append(
+            {
+                "agreement_id": problem.agreement_id,
+                "buyer_municipality_id": problem.buyer_municipality_id,
+                "message": str(problem.message),
+            }
+        )
+    now = utcnow()
+    for seller_id, run in runs.items():
+        run.problems = problems[seller_id]
+        run.computed_at = now
     session.flush()
-    session.expire(run, ["invoices"])
-    return run
+    for run in runs.values():
+        session.expire(run, ["invoices"])
+
+
+def _series_ids(session: Session, keys: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """The id of each (seller, code) series, the missing ones created (numbering.get_or_create_series)."""
+    if not keys:
+        return {}
+    sellers = {seller_id for seller_id, _ in keys}
+    found = {
+        (m, code): series_id
+        for series_id, m, code in session.execute(
+            select(InvoiceSeries.id, InvoiceSeries.municipality_id, InvoiceSeries.code).where(
+                InvoiceSeries.municipality_id.in_(sellers)
+            )
+        )
+    }
+    missing = sorted(keys - set(found))
+    if missing:
+        try:
+            # Every missing series in one flush (a first national run creates one per seller) ...
+            with session.begin_nested():
+                created = [
+                    InvoiceSeries(
+                        municipality_id=seller_id,
+                        code=code,
+                        name=numbering.SERIES_NAMES.get(code, f"Serie {code}"),
+                        last_number=0,
+                    )
+                    for seller_id, code in missing
+                ]
+                session.add_all(created)
+            found.update(((series.municipality_id, series.code), series.id) for series in created)
+        except IntegrityError:
+            # ... unless another transaction created one meanwhile: then one by one, as numbering does.
+            for seller_id, code in missing:
+                found[(seller_id, code)] = numbering.get_or_create_series(session, seller_id, code).id
+    return {key: found[key] for key in keys}
+
+
+@dataclass(frozen=True)
+class _StoredLine:
+    """A line row as link_lines needs it (its id)."""
+
+    id: int
+
+
+@dataclass(frozen=True)
+class _LineAmounts:
+    """What vat_summary reads of a line, before the line is stored."""
+
+    amount: Decimal
+    vat_category: VatCategory
+    vat_rate: Decimal
+    vat_exemption_reason_code: str | None
+    vat_exemption_reason: str | None
+
+
+def _insert_drafts(
+    session: Session, runs: dict[int, InvoiceRun], priced_invoices: list, series_ids: dict
+) -> list[tuple[_StoredLine, object]]:
+    """Insert the priced invoices and their lines as drafts (no number; totals from document_totals) in
+    two multi-row INSERTs rather than one ORM object each (a national run has tens of thousands), and append
+    their audit entries as the session's flush events would (core.audit: same entity, id, scopes and
+    column values). Returns (stored line, priced line) pairs for link_lines."""
+    if not priced_invoices:
+        return []
+    now = utcnow()
+    invoice_rows, line_rows = [], []
+    for priced in priced_invoices:
+        lines = [
+            {
+                "position": position,
+                "service_type_code": line.service_type_code,
+                "description": line.description,
+                "computation": line.computation,
+                "quantity": line.quantity,
+                "unit": line.unit,
+                "unit_price": line.unit_price,
+                "amount": round_money(line.amount),
+                "vat_category": VatCategory(line.vat_category),
+                "vat_rate": line.vat_rate,
+                "vat_exemption_reason_code": line.vat_exemption_reason_code,
+                "vat_exemption_reason": line.vat_exemption_reason,
+                "credited_line_id": None,
+            }
+            for position, line in enumerate(priced.lines, start=1)
+        ]
+        net, vat, total = document_totals(
+            _LineAmounts(
+                v["amount"],
+                v["vat_category"],
+                v["vat_rate"],
+                v["vat_exemption_reason_code"],
+                v["vat_exemption_reason"],
+            )
+            for v in lines
+        )
+        series_key = (priced.seller_municipality_id, priced.series_code or pricing.DEFAULT_SERIES)
+        invoice_rows.append(
+            {
+                "run_id": runs[priced.seller_municipality_id].id,
+                "kind": InvoiceKind.INVOICE,
+                "charge_kind": ChargeKind(priced.charge_kind),
+                "vat_group": VatGroup(priced.vat_group),
+                "status": InvoiceStatus.DRAFT,
+                "seller_municipality_id": priced.seller_municipality_id,
+                "buyer_municipality_id": priced.buyer_municipality_id,
+                "agreement_id": priced.agreement_id,
+                "contract_version_id": priced.contract_version_id,
+                "period_start": priced.period_start,
+                "period_end": priced.period_end,
+                "series_id": series_ids[series_key],
+                "payment_terms_days": priced.payment_terms_days,
+                "buyer_reference": priced.buyer_reference,
+                "currency": "SEK",
+                "net_amount": net,
+                "vat_amount": vat,
+                "total_amount": total,
+                "created_at": now,
+            }
+        )
+        line_rows.append(lines)
+    invoice_ids = _insert_rows(session, Invoice.__table__, invoice_rows)
+    flat_lines = []
+    for invoice_id, lines in zip(invoice_ids, line_rows, strict=True):
+        for values in lines:
+            values["invoice_id"] = invoice_id
+            flat_lines.append(values)
+    line_ids = _insert_rows(session, InvoiceLine.__table__, flat_lines)
+    entries = []
+    for invoice_id, values in zip(invoice_ids, invoice_rows, strict=True):
+        values["id"] = invoice_id
+        parties = {values["seller_municipality_id"], values["buyer_municipality_id"]}
+        entries.append(_insert_entry(Invoice, values, values["seller_municipality_id"], parties))
+    for line_id, values, invoice_values in zip(
+        line_ids,
+        flat_lines,
+        (invoice for invoice, lines in zip(invoice_rows, line_rows, strict=True) for _ in lines),
+        strict=True,
+    ):
+        values["id"] = line_id
+        parties = {invoice_values["seller_municipality_id"], invoice_values["buyer_municipality_id"]}
+        entries.append(_insert_entry(InvoiceLine, values, invoice_values["seller_municipality_id"], parties))
+    append_audit_entries(session, entries)
+    priced_lines = (line for priced in priced_invoices for line in priced.lines)
+    return [(_StoredLine(line_id), line) for line_id, line in zip(line_ids, priced_lines, strict=True)]
+
+
+def _insert_rows(session: Session, table, rows: list[dict]) -> list[int]:
+    """Insert rows; their ids, ascending in the order of `rows`. On PostgreSQL the ids are taken from the
+    table's sequence first and the rows sent as one prepared INSERT executed many times (a multi-row
+    INSERT ... RETURNING of tens of thousands of rows costs seconds in the driver's parameter handling)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return list(
+            session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars()
+        )
+    ids = sorted(
+        session.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
+            {"table": table.name, "count": len(rows)},
+        ).scalars()
+    )
+    for row_id, values in zip(ids, rows, strict=True):
+        values["id"] = row_id
+    _copy_rows(session, table, rows)
+    return ids
+
+
+def _copy_rows(session: Session, table, rows: list[dict]) -> None:
+    """COPY rows into `table` on the session's connection (PostgreSQL), each value through its column
+    type's bind processing as an INSERT would send it."""
+    dialect = session.get_bind().dialect
+    columns = [column for column in table.columns if column.name in rows[0]]
+    processors = [column.type._cached_bind_processor(dialect) for column in columns]
+    names = ", ".join(f'"{column.name}"' for column in columns)
+    statement = f"COPY {table.name} ({names}) FROM STDIN"
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            for values in rows:
+                copy.write_row(
+                    [
+                        value if process is None or value is None else process(value)
+                        for value, process in zip((values[c.name] for c in columns), processors, strict=True)
+                    ]
+                )
+    except psycopg.Error as exc:
+        # Reported as SQLAlchemy reports an INSERT's errors (a unique key: IntegrityError).
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+    finally:
+        cursor.close()
+
+
+_PLAIN = frozenset({int, str, type(None)})
+
+
+@functools.cache
+def _audited_columns(model) -> tuple[tuple[str, str], ...]:
+    """(attribute key, column name) of every column the audit records for `model`."""
+    return tuple((attr.key, attr.columns[0].name) for attr in inspect(model).column_attrs)
+
+
+def _insert_entry(model, values: dict, municipality_id: int, scopes: set[int]) -> dict:
+    """The audit entry of an inserted row, as core.audit records one from a flush."""
+    changes = {}
+    for key, name in _audited_columns(model):
+        value = values.get(name)
+        changes[key] = [None, value if type(value) in _PLAIN else audit_value(value)]
+    return {
+        "action": AuditAction.INSERT,
+        "entity": model.__tablename__,
+        "entity_id": str(values["id"]),
+        "municipality_id": municipality_id,
+        "scopes": scopes,
+        "changes": changes,
+    }
 
 
 def approve_run(session: Session, user, run: InvoiceRun, confirm_problems: bool = False) -> InvoiceRun:
@@ -1010,6 +1285,7 @@ __all__ = [
     "approve_invoice",
     "approve_run",
     "compute_run",
+    "compute_runs",
     "create_run",
     "credit_invoice",
     "delete_credit_note",

@@ -745,6 +745,13 @@ _CHILDREN = {
     "billed_charges": _INVOICE_OF_BILLED,
 }
 _MESSAGE = "issued invoices are immutable"
+# PostgreSQL: how a child's rows (r) reach their invoice (i), and the transition tables of each event.
+_CHILDREN_OF_INVOICE = {
+    "invoice_lines": "JOIN invoices i ON i.id = r.invoice_id",
+    "billed_services": "JOIN invoice_lines l ON l.id = r.invoice_line_id JOIN invoices i ON i.id = l.invoice_id",
+    "billed_charges": "JOIN invoice_lines l ON l.id = r.invoice_line_id JOIN invoices i ON i.id = l.invoice_id",
+}
+_TRANSITION_TABLES = {"insert": ("new_rows",), "update": ("old_rows", "new_rows"), "delete": ("old_rows",)}
 
 
 def _create_immutability_triggers() -> None:
@@ -769,27 +776,33 @@ def _create_immutability_triggers() -> None:
             "CREATE TRIGGER invoices_frozen BEFORE UPDATE OR DELETE ON invoices "
             "FOR EACH ROW EXECUTE FUNCTION invoices_frozen()"
         )
-        for table, lookup in _CHILDREN.items():
-            op.execute(
-                f"""
-                CREATE FUNCTION {table}_frozen() RETURNS trigger AS $$
-                BEGIN
-                    IF TG_OP IN ('UPDATE', 'DELETE') AND {lookup.format(row="OLD")} = 'issued' THEN
-                        RAISE EXCEPTION '{table}: {_MESSAGE}';
-                    END IF;
-                    IF TG_OP IN ('UPDATE', 'INSERT') AND {lookup.format(row="NEW")} = 'issued' THEN
-                        RAISE EXCEPTION '{table}: {_MESSAGE}';
-                    END IF;
-                    IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
-                    RETURN NEW;
-                END;
-                $$ LANGUAGE plpgsql
-                """
-            )
-            op.execute(
-                f"CREATE TRIGGER {table}_frozen BEFORE INSERT OR UPDATE OR DELETE ON {table} "
-                f"FOR EACH ROW EXECUTE FUNCTION {table}_frozen()"
-            )
+        # The children are checked once per statement over its transition table, not once per row: an
+        # invoice run links up to a million performed services in one INSERT ... SELECT, and a row
+        # trigger's lookup per row cost more than the insert itself.
+        for table, join in _CHILDREN_OF_INVOICE.items():
+            for event, tables in _TRANSITION_TABLES.items():
+                checks = " OR ".join(
+                    f"EXISTS (SELECT 1 FROM {rows} r {join} WHERE i.status = 'issued')" for rows in tables
+                )
+                referencing = " ".join(
+                    f"{'OLD' if rows == 'old_rows' else 'NEW'} TABLE AS {rows}" for rows in tables
+                )
+                op.execute(
+                    f"""
+                    CREATE FUNCTION {table}_frozen_{event}() RETURNS trigger AS $$
+                    BEGIN
+                        IF {checks} THEN
+                            RAISE EXCEPTION '{table}: {_MESSAGE}';
+                        END IF;
+                        RETURN NULL;
+                    END;
+                    $$ LANGUAGE plpgsql
+                    """
+                )
+                op.execute(
+                    f"CREATE TRIGGER {table}_frozen_{event} AFTER {event.upper()} ON {table} "
+                    f"REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION {table}_frozen_{event}()"
+                )
         op.execute(
             """
             CREATE FUNCTION invoice_documents_frozen() RETURNS trigger AS $$
@@ -834,9 +847,13 @@ def _create_immutability_triggers() -> None:
 
 def _drop_immutability_triggers() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        for table in ("invoices", *_CHILDREN, "invoice_documents"):
+        for table in ("invoices", "invoice_documents"):
             op.execute(f"DROP TRIGGER IF EXISTS {table}_frozen ON {table}")
             op.execute(f"DROP FUNCTION IF EXISTS {table}_frozen()")
+        for table in _CHILDREN_OF_INVOICE:
+            for event in _TRANSITION_TABLES:
+                op.execute(f"DROP TRIGGER IF EXISTS {table}_frozen_{event} ON {table}")
+                op.execute(f"DROP FUNCTION IF EXISTS {table}_frozen_{event}()")
     else:
         op.execute("DROP TRIGGER IF EXISTS invoices_frozen_update")
         op.execute("DROP TRIGGER IF EXISTS invoices_frozen_delete")
