@@ -378,16 +378,16 @@ def run_size(agreements: int, services: int, args) -> list[dict]:
     source = f"{PREFIX}_{agreements}_{services}"
     target = f"{PREFIX}_run"
     size = f"{services:,}".replace(",", " ")
-    print(f"• {size} prestationer: datamängd ...", flush=True)
+    print(f"* {size} performed services: dataset ...", flush=True)
     generated = build_dataset(source, agreements, services, args.reuse)
     results = []
     for scenario in args.scenarios:
         copy_database(source, target)
         extra: dict = {}
         if scenario == "monthly":
-            print(f"  {size}: januari–november faktureras först (ej mätt) ...", flush=True)
+            print(f"  {size}: January-November billed first (not measured) ...", flush=True)
             extra = _subprocess("--setup-monthly", database_url(target))
-        print(f"  {size}: decemberkörningen ({scenario}) och SQL-frågan ...", flush=True)
+        print(f"  {size}: the December run ({scenario}) and the SQL query ...", flush=True)
         pdf = args.pdf_here and scenario == args.scenarios[0]
         figures = _subprocess("--child", database_url(target), *(["--pdf"] if pdf else []))
         figures.update(extra, scenario=scenario, services=services, agreements=agreements)
@@ -410,8 +410,9 @@ def _size(figures: dict) -> str:
 def report(machine_info: dict, sizes: list[dict]) -> None:
     print()
     print(
-        f"Maskin: {machine_info['cpus']} kärnor ({machine_info['cpu']}), {machine_info['memory_gib']} GiB; "
-        f"PostgreSQL {machine_info['postgresql']}; Python {machine_info['python']}; {machine_info['wkhtmltopdf']}"
+        f"Machine: {machine_info['cpus']} cores ({machine_info['cpu']}), {machine_info['memory_gib']} GiB; "
+        f"PostgreSQL {machine_info['postgresql']}; Python {machine_info['python']}; "
+        f"{machine_info['wkhtmltopdf']}"
     )
     for scenario in ("year", "monthly"):
         runs = [s for s in sizes if s["scenario"] == scenario]
@@ -419,43 +420,48 @@ def report(machine_info: dict, sizes: list[dict]) -> None:
             continue
         print()
         title = (
-            "hela året fakturerat i december" if scenario == "year" else "jan–nov fakturerat, december kvar"
+            "nothing billed before: December bills the whole year"
+            if scenario == "year"
+            else "January-November billed by their runs: December bills December"
         )
-        print(f"a. Decemberkörningen för alla säljare ({title}):")
-        print(_row("prestationer i datamängden", *(_size(s) for s in runs)))
-        print(
-            _row("körningar / fakturor / rader", *(f"{s['runs']}/{s['invoices']}/{s['lines']}" for s in runs))
-        )
-        print(_row("prestationer kopplade till rader", *(str(s["billed"]) for s in runs)))
-        print(_row("körningen, skapar och sparar allt (s)", *(f"{s['run_seconds']:.2f}" for s in runs)))
-        for key, label in (
-            ("price_run", "  varav prissättning (läsning + aggregering) (s)"),
-            ("_insert_rows", "  varav fakturor och rader (COPY) (s)"),
-            ("append_audit_entries", "  varav granskningslogg för dem (s)"),
-            ("link_lines", "  varav koppling av prestationer (s)"),
-        ):
-            print(_row(label, *(f"{s['spent'].get(key, 0):.2f}" for s in runs)))
-        print(_row("handskriven SQL-aggregering, bästa av 3 (s)", *(f"{s['sql_seconds']:.2f}" for s in runs)))
+        print(f"a. The December run of every seller, scenario {scenario} ({title}):")
+        print(_row("performed services in the dataset", *(_size(s) for s in runs)))
         print(
             _row(
-                "KVOT körning / SQL (mål ≤ 3)", *(f"{s['run_seconds'] / s['sql_seconds']:.1f}" for s in runs)
+                "runs / invoices / lines created",
+                *(f"{s['runs']}/{s['invoices']}/{s['lines']}" for s in runs),
             )
         )
-        print(_row("summor per avtal och köpare lika", *("ja" if s["totals_agree"] else "NEJ" for s in runs)))
+        print(_row("services linked to the lines", *(str(s["billed"]) for s in runs)))
+        print(
+            _row("the run, everything created and committed (s)", *(f"{s['run_seconds']:.2f}" for s in runs))
+        )
+        for key, label in (
+            ("price_run", "  of which pricing (terms loaded, services summed) (s)"),
+            ("_insert_rows", "  of which invoices and lines (COPY) (s)"),
+            ("append_audit_entries", "  of which their audit entries (core.audit) (s)"),
+            ("link_lines", "  of which linking the services (s)"),
+        ):
+            print(_row(label, *(f"{s['spent'].get(key, 0):.2f}" for s in runs)))
+        print(_row("hand-written SQL aggregate, best of 3 (s)", *(f"{s['sql_seconds']:.2f}" for s in runs)))
+        print(
+            _row(
+                "RATIO run / SQL (target <= 3)", *(f"{s['run_seconds'] / s['sql_seconds']:.1f}" for s in runs)
+            )
+        )
+        print(_row("same sum per agreement and buyer", *("yes" if s["totals_agree"] else "NO" for s in runs)))
     year = [s for s in sizes if s["scenario"] == sizes[0]["scenario"]]
     print()
-    print(f"b. Toppminne (ru_maxrss, barnprocess per storlek, scenario {year[0]['scenario']}):")
-    print(_row("prestationer i datamängden", *(_size(s) for s in year)))
-    print(_row("processen före körningen (MiB)", *(f"{s['rss_before_mib']:.0f}" for s in year)))
-    print(_row("topp under körningen (MiB)", *(f"{s['rss_peak_mib']:.0f}" for s in year)))
-    print(
-        _row("körningens tillskott (MiB)", *(f"{s['rss_peak_mib'] - s['rss_before_mib']:.0f}" for s in year))
-    )
+    print(f"b. Peak memory (ru_maxrss of the process that does the run, scenario {year[0]['scenario']}):")
+    print(_row("performed services in the dataset", *(_size(s) for s in year)))
+    print(_row("process before the run (MiB)", *(f"{s['rss_before_mib']:.0f}" for s in year)))
+    print(_row("peak during the run (MiB)", *(f"{s['rss_peak_mib']:.0f}" for s in year)))
+    print(_row("added by the run (MiB)", *(f"{s['rss_peak_mib'] - s['rss_before_mib']:.0f}" for s in year)))
     if len(year) > 1:
         first, last = year[0], year[-1]
         print(
             _row(
-                f"KVOT topp {_size(last)} / {_size(first)} (mål: platt)",
+                f"RATIO peak {_size(last)} / {_size(first)} (target: flat)",
                 f"{last['rss_peak_mib'] / first['rss_peak_mib']:.2f}",
             )
         )
@@ -463,26 +469,26 @@ def report(machine_info: dict, sizes: list[dict]) -> None:
     if with_pdf:
         s = with_pdf[0]
         print()
-        print(f"c. PDF för {s['pdf_invoices']} fakturor:")
-        print(_row("batch som vid utfärdande: en process, delas (s)", f"{s['pdf_batch_seconds']:.2f}"))
+        print(f"c. PDFs for {s['pdf_invoices']} invoices:")
+        print(_row("batch as at issue: one process, split (s)", f"{s['pdf_batch_seconds']:.2f}"))
         print(
-            _row("wkhtmltopdf, samma fakturor som ett dokument (s)", f"{s['pdf_one_document_seconds']:.2f}")
+            _row("wkhtmltopdf, the same invoices as one document (s)", f"{s['pdf_one_document_seconds']:.2f}")
         )
         print(
             _row(
-                "KVOT batch / ett dokument (mål ≤ 3)",
+                "RATIO batch / one document (target <= 3)",
                 f"{s['pdf_batch_seconds'] / s['pdf_one_document_seconds']:.2f}",
             )
         )
         print(
             _row(
-                f"en process per faktura ({PDF_SINGLE_SAMPLE} st, uppräknat) (s)",
+                f"one process per invoice ({PDF_SINGLE_SAMPLE}, extrapolated) (s)",
                 f"{s['pdf_single_extrapolated_seconds']:.2f}",
             )
         )
         print(
             _row(
-                "kvot en process per faktura / ett dokument",
+                "ratio one process per invoice / one document",
                 f"{s['pdf_single_extrapolated_seconds'] / s['pdf_one_document_seconds']:.1f}",
             )
         )
@@ -502,6 +508,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse a kept dataset of the same size")
     parser.add_argument("--no-pdf", action="store_true", help="skip the PDF figures")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--report", help="print the table of figures saved earlier with --json")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--setup-monthly", help=argparse.SUPPRESS)
     parser.add_argument("--pdf", action="store_true", help=argparse.SUPPRESS)
@@ -511,6 +518,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.setup_monthly:
         print(json.dumps(setup_monthly(args.setup_monthly)))
+        return
+    if args.report:
+        with open(args.report, encoding="utf-8") as fh:
+            saved = json.load(fh)
+        report(saved["machine"], saved["sizes"])
         return
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     if set(args.scenarios) - {"year", "monthly"}:
