@@ -33,7 +33,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    true,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -284,10 +283,16 @@ def _unbilled_services(request: PricingRequest, attested_before: dt.datetime):
     """Conditions shared by the aggregate and by link_lines: attested, not billed, performed by the
     seller, dated up to the period's last day."""
     ps = PerformedService
+    # Only the agreement's host performs and bills (the national batch names no seller: the host of
+    # each service's agreement is its seller).
     seller = (
         ps.performing_municipality_id == request.seller_municipality_id
         if request.seller_municipality_id is not None
-        else true()
+        else exists().where(
+            AgreementParty.agreement_id == ps.agreement_id,
+            AgreementParty.municipality_id == ps.performing_municipality_id,
+            AgreementParty.role == PartyRole.HOST,
+        )
     )
     return and_(
         seller,

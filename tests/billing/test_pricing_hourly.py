@@ -237,3 +237,16 @@ def test_quarterly_invoicing_bills_services_only_in_the_quarter_end_run(
     assert [line.amount for line in lines_of(december)] == [Decimal("1120.00")]
     quarter = run(db, agreement, period=(D(2026, 10, 1), D(2026, 12, 31)))
     assert [line.amount for line in lines_of(quarter)] == [Decimal("1120.00")]
+
+
+def test_the_national_batch_bills_only_services_performed_by_the_host(db, priced_agreement, make_service, municipality):
+    make_service(priced_agreement, quantity="1")
+    make_service(
+        priced_agreement,
+        buyer="Lerum",
+        quantity="5",
+        performing_municipality_id=municipality("Härryda").id,  # a buyer cannot bill under the agreement
+    )
+    result = price_run(db, PricingRequest(None, D(2026, 10, 1), D(2026, 10, 31), agreement_id=priced_agreement.id))
+    assert [line.amount for line in lines_of(result)] == [Decimal("1120.00")]
+    assert result.invoices[0].seller_municipality_id == priced_agreement.host.municipality_id
