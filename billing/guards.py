@@ -10,19 +10,9 @@ from sqlalchemy.orm import Session
 
 from billing.errors import InvoiceImmutable
 from billing.models import BilledCharge, BilledService, Invoice, InvoiceDocument, InvoiceLine, InvoiceStatus
-from core.db import AppSession
+from core.db import AppSession, stored_value
 
 PAYMENT_FIELDS = frozenset({"paid_on", "paid_marked_by_id"})
-
-
-def _committed_status(invoice: Invoice) -> InvoiceStatus | None:
-    state = inspect(invoice)
-    if state.pending or state.transient:
-        return None
-    history = state.attrs.status.history
-    if history.deleted:
-        return history.deleted[0]
-    return invoice.status
 
 
 def _changed_fields(obj) -> set[str]:
@@ -49,7 +39,7 @@ def _invoice_of(session: Session, obj) -> Invoice | None:
 @event.listens_for(AppSession, "before_flush")
 def _refuse_changes_to_issued_invoices(session: Session, _ctx, _instances) -> None:
     for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, Invoice) and _committed_status(obj) == InvoiceStatus.ISSUED:
+        if isinstance(obj, Invoice) and stored_value(obj, "status") == InvoiceStatus.ISSUED:
             if obj in session.deleted or not _changed_fields(obj) <= PAYMENT_FIELDS:
                 raise InvoiceImmutable()
     changed = [o for o in session.dirty if session.is_modified(o)] + list(session.deleted) + list(session.new)
@@ -57,5 +47,5 @@ def _refuse_changes_to_issued_invoices(session: Session, _ctx, _instances) -> No
         if not isinstance(obj, InvoiceLine | BilledService | BilledCharge | InvoiceDocument):
             continue
         invoice = _invoice_of(session, obj)
-        if invoice is not None and _committed_status(invoice) == InvoiceStatus.ISSUED:
+        if invoice is not None and stored_value(invoice, "status") == InvoiceStatus.ISSUED:
             raise InvoiceImmutable()

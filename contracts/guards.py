@@ -25,7 +25,7 @@ from contracts.models import (
     DocumentKind,
     VersionStatus,
 )
-from core.db import AppSession
+from core.db import AppSession, stored_value
 from registry.models import Agreement, AgreementAttachment
 
 _VERSION_CHILDREN = (
@@ -37,17 +37,6 @@ _VERSION_CHILDREN = (
     ContractVersionDocument,
 )
 _COMPONENT_CHILDREN = (ContractPrice, ContractFixedShare)
-
-
-def _committed_status(version: ContractVersion) -> VersionStatus | None:
-    """The status as stored (before this flush's changes), or None for a version not yet stored."""
-    state = inspect(version)
-    if state.pending or state.transient:
-        return None
-    history = state.attrs.status.history
-    if history.deleted:
-        return history.deleted[0]
-    return version.status
 
 
 def _version_of(session: Session, obj) -> ContractVersion | None:
@@ -68,7 +57,7 @@ def _version_of(session: Session, obj) -> ContractVersion | None:
 def _refuse_changes_to_approved_versions(session: Session, _ctx, _instances) -> None:
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, ContractVersion):
-            if _committed_status(obj) == VersionStatus.APPROVED and (
+            if stored_value(obj, "status") == VersionStatus.APPROVED and (
                 obj in session.deleted or session.is_modified(obj, include_collections=False)
             ):
                 raise VersionImmutable()
@@ -83,7 +72,7 @@ def _refuse_changes_to_approved_versions(session: Session, _ctx, _instances) -> 
         ):
             continue
         version = _version_of(session, obj)
-        if version is not None and _committed_status(version) == VersionStatus.APPROVED:
+        if version is not None and stored_value(version, "status") == VersionStatus.APPROVED:
             raise VersionImmutable()
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
@@ -68,6 +68,18 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+def stored_value(obj, key: str):
+    """An attribute's value as stored (before this flush's changes), or None for an object not yet
+    stored: what flush-time guards (contracts.guards, billing.guards) judge a change by."""
+    state = inspect(obj)
+    if state.pending or state.transient:
+        return None
+    history = state.attrs[key].history
+    if history.deleted:
+        return history.deleted[0]
+    return getattr(obj, key)
 
 
 def utcnow() -> dt.datetime:
