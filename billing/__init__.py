@@ -13,7 +13,7 @@ import importlib
 from pathlib import Path
 
 TEMPLATES = str(Path(__file__).parent / "templates")
-PARTS: tuple[str, ...] = ("services", "invoicing", "exports")
+PARTS: tuple[str, ...] = ("services", "invoicing", "exports", "followup", "reconciliation", "reports")
 
 
 def init_app(app, api) -> None:

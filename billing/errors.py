@@ -52,7 +52,39 @@ class EInvoiceInvalid(Conflict):
     default_message = "E-fakturan uppfyller inte Peppol-reglerna och utfärdades inte."
 
 
+class FollowupNotFound(NotFound):
+    default_message = "Uppföljningen finns inte, eller så har du inte behörighet att se den."
+
+
+class FollowupImmutable(Conflict):
+    code = "followup_immutable"
+    default_message = (
+        "Uppföljningen är skickad och låst: den skickade versionen (PDF med kontrollsumma) ändras aldrig."
+    )
+
+
+class ReconciliationNotFound(NotFound):
+    default_message = "Avräkningen finns inte, eller så har du inte behörighet att se den."
+
+
+class ReconciliationImmutable(Conflict):
+    code = "reconciliation_immutable"
+    default_message = (
+        "Avräkningen är godkänd och utfärdad och kan inte ändras. Rätta den med en kreditfaktura."
+    )
+
+
+class ReportedCostLocked(Conflict):
+    code = "reported_cost_locked"
+    default_message = "Den verkliga kostnaden för året är låst: en utfärdad avräkning eller en skickad uppföljning bygger på den."
+
+
 __all__ = [
+    "FollowupImmutable",
+    "FollowupNotFound",
+    "ReconciliationImmutable",
+    "ReconciliationNotFound",
+    "ReportedCostLocked",
     "DuplicateImport",
     "EInvoiceInvalid",
     "IllegalRunTransition",

@@ -8,8 +8,20 @@ from __future__ import annotations
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from billing.errors import InvoiceImmutable
-from billing.models import BilledCharge, BilledService, Invoice, InvoiceDocument, InvoiceLine, InvoiceStatus
+from billing.errors import FollowupImmutable, InvoiceImmutable, ReconciliationImmutable
+from billing.models import (
+    AnnualFollowup,
+    BilledCharge,
+    BilledService,
+    FollowupStatus,
+    Invoice,
+    InvoiceDocument,
+    InvoiceLine,
+    InvoiceStatus,
+    Reconciliation,
+    ReconciliationRow,
+    ReconciliationStatus,
+)
 from core.db import AppSession, stored_value
 
 PAYMENT_FIELDS = frozenset({"paid_on", "paid_marked_by_id"})
@@ -49,3 +61,23 @@ def _refuse_changes_to_issued_invoices(session: Session, _ctx, _instances) -> No
         invoice = _invoice_of(session, obj)
         if invoice is not None and stored_value(invoice, "status") == InvoiceStatus.ISSUED:
             raise InvoiceImmutable()
+
+
+@event.listens_for(AppSession, "before_flush")
+def _refuse_changes_to_sent_followups_and_issued_reconciliations(session: Session, _ctx, _instances) -> None:
+    """A sent follow-up never changes (its snapshot is what the nämnd received); an issued
+    reconciliation and its rows never change (its invoices are issued). Triggers in migration 0006
+    are the last line."""
+    changed = [o for o in session.dirty if session.is_modified(o)] + list(session.deleted)
+    for obj in changed:
+        if isinstance(obj, AnnualFollowup) and stored_value(obj, "status") == FollowupStatus.SENT:
+            raise FollowupImmutable()
+        if isinstance(obj, Reconciliation) and stored_value(obj, "status") == ReconciliationStatus.ISSUED:
+            raise ReconciliationImmutable()
+    for obj in changed + list(session.new):
+        if isinstance(obj, ReconciliationRow):
+            parent = obj.reconciliation or (
+                session.get(Reconciliation, obj.reconciliation_id) if obj.reconciliation_id else None
+            )
+            if parent is not None and stored_value(parent, "status") == ReconciliationStatus.ISSUED:
+                raise ReconciliationImmutable()

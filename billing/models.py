@@ -521,3 +521,217 @@ class CounterpartyCode(Base):
     )
     code: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+# --- Annual follow-up, reported cost, year-end reconciliation (issue #6) -----------------------------
+
+
+class ReportedCost(Base):
+    """The host's reported actual cost (verklig kostnad) of an agreement's activity for a calendar year:
+    the basis of the year-end reconciliation of preliminary billing and of the cost-coverage check
+    (self-cost principle) in the annual follow-up. Locked once a reconciliation on it is issued or a
+    follow-up quoting it is sent (billing.guards)."""
+
+    __tablename__ = "reported_costs"
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "year", name="uq_reported_costs_agreement_year"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+        CheckConstraint("year BETWEEN 2000 AND 2100", name="year_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="RESTRICT"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    note: Mapped[str | None] = mapped_column(Text)  # what the cost includes, the source (bokslut)
+    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    agreement: Mapped[Agreement] = relationship()
+    reported_by: Mapped[User | None] = relationship()
+
+    def audit_municipality_id(self) -> int | None:
+        agreement = self.agreement
+        return agreement.audit_municipality_id() if agreement is not None else None
+
+    def audit_municipality_ids(self) -> set[int]:
+        agreement = self.agreement
+        return agreement.audit_municipality_ids() if agreement is not None else set()
+
+
+class ReconciliationStatus(enum.StrEnum):
+    PROPOSED = "proposed"  # computed; its invoices and credit notes are drafts
+    ISSUED = "issued"  # finance approved: the documents went through billing's issue path
+
+
+RECONCILIATION_STATUS_LABELS = {
+    ReconciliationStatus.PROPOSED: "Förslag",
+    ReconciliationStatus.ISSUED: "Utfärdad",
+}
+
+
+class Reconciliation(Base):
+    """The year-end reconciliation (avräkning) of one preliminary-billing component of an agreement:
+    actual cost x final share per buyer against what was invoiced preliminarily for the year. The
+    differences become draft invoices (positive) or credit notes (negative) of charge kind
+    `reconciliation`; differences within the terms' threshold are recorded but not invoiced."""
+
+    __tablename__ = "reconciliations"
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "year", "component_id", name="uq_reconciliations_key"),
+        CheckConstraint("actual_cost >= 0", name="actual_cost_not_negative"),
+        CheckConstraint("status = 'proposed' OR (approved_at IS NOT NULL)", name="issued_has_approval"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="RESTRICT"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    component_id: Mapped[int] = mapped_column(ForeignKey("contract_components.id", ondelete="RESTRICT"))
+    contract_version_id: Mapped[int] = mapped_column(ForeignKey("contract_versions.id", ondelete="RESTRICT"))
+    actual_cost: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    threshold: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    basis_text: Mapped[str] = mapped_column(Text)  # how the final shares were computed
+    status: Mapped[ReconciliationStatus] = mapped_column(
+        portable_enum(ReconciliationStatus, "reconciliation_status"), default=ReconciliationStatus.PROPOSED
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    agreement: Mapped[Agreement] = relationship()
+    contract_version: Mapped[ContractVersion] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
+    rows: Mapped[list[ReconciliationRow]] = relationship(
+        back_populates="reconciliation",
+        cascade="all, delete-orphan",
+        order_by="ReconciliationRow.id",
+    )
+
+    def audit_municipality_id(self) -> int | None:
+        agreement = self.agreement
+        return agreement.audit_municipality_id() if agreement is not None else None
+
+    def audit_municipality_ids(self) -> set[int]:
+        agreement = self.agreement
+        return agreement.audit_municipality_ids() if agreement is not None else set()
+
+
+class ReconciliationRow(Base):
+    """One buyer's result: final share and amount, invoiced preliminarily, the difference, and the
+    draft (later issued) invoice or credit note that settles it (none within the threshold)."""
+
+    __tablename__ = "reconciliation_rows"
+    __table_args__ = (
+        UniqueConstraint("reconciliation_id", "buyer_municipality_id", name="uq_reconciliation_rows_buyer"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reconciliation_id: Mapped[int] = mapped_column(
+        ForeignKey("reconciliations.id", ondelete="CASCADE"), index=True
+    )
+    buyer_municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id", ondelete="RESTRICT"))
+    share: Mapped[Decimal] = mapped_column(Numeric(14, 10))  # 0.2500000000 = 25 %
+    share_text: Mapped[str] = mapped_column(String(300))  # e.g. "invånare 12 345 av 98 765 (2025)"
+    final_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    invoiced_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    difference: Mapped[Decimal] = mapped_column(Numeric(14, 2))  # final - invoiced; > 0: invoice
+    within_threshold: Mapped[bool] = mapped_column(Boolean, default=False)
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id", ondelete="SET NULL"))
+
+    reconciliation: Mapped[Reconciliation] = relationship(back_populates="rows")
+    buyer: Mapped[Municipality] = relationship()
+    invoice: Mapped[Invoice | None] = relationship()
+
+    def audit_municipality_id(self) -> int | None:
+        reconciliation = self.reconciliation
+        return reconciliation.audit_municipality_id() if reconciliation is not None else None
+
+    def audit_municipality_ids(self) -> set[int]:
+        reconciliation = self.reconciliation
+        return reconciliation.audit_municipality_ids() if reconciliation is not None else set()
+
+
+class FollowupStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SENT = "sent"  # frozen: the snapshot (figures + PDF with sha256) never changes
+
+
+FOLLOWUP_STATUS_LABELS = {FollowupStatus.DRAFT: "Utkast", FollowupStatus.SENT: "Skickad"}
+
+
+class Recommendation(enum.StrEnum):
+    CONTINUE = "continue"
+    RENEGOTIATE = "renegotiate"
+    TERMINATE = "terminate"
+
+
+RECOMMENDATION_LABELS = {
+    Recommendation.CONTINUE: "Fortsätta samverkan",
+    Recommendation.RENEGOTIATE: "Omförhandla avtalet",
+    Recommendation.TERMINATE: "Säga upp avtalet",
+}
+
+
+class AnnualFollowup(Base):
+    """The annual follow-up (årlig uppföljning) of one agreement and calendar year. The figures are
+    computed from the data while it is a draft; sending it freezes them with the PDF (sha256) in the
+    row, after which nothing in it changes (billing.guards, triggers in migration 0006)."""
+
+    __tablename__ = "annual_followups"
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "year", name="uq_annual_followups_agreement_year"),
+        CheckConstraint("year BETWEEN 2000 AND 2100", name="year_range"),
+        CheckConstraint(
+            "status = 'draft' OR (sent_at IS NOT NULL AND snapshot_sha256 IS NOT NULL "
+            "AND snapshot_pdf IS NOT NULL AND snapshot_figures IS NOT NULL AND recommendation IS NOT NULL)",
+            name="sent_has_snapshot",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="RESTRICT"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    status: Mapped[FollowupStatus] = mapped_column(
+        portable_enum(FollowupStatus, "followup_status"), default=FollowupStatus.DRAFT
+    )
+    quality_text: Mapped[str | None] = mapped_column(Text)  # kvalitet
+    complaints_text: Mapped[str | None] = mapped_column(Text)  # klagomål
+    deviations_text: Mapped[str | None] = mapped_column(Text)  # avvikelser
+    lex_sarah_text: Mapped[str | None] = mapped_column(Text)  # lex Sarah-rapporter
+    recommendation: Mapped[Recommendation | None] = mapped_column(
+        portable_enum(Recommendation, "followup_recommendation")
+    )
+    recommendation_text: Mapped[str | None] = mapped_column(Text)  # motivering
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sent_to: Mapped[str | None] = mapped_column(String(300))  # e.g. "Socialnämnden i Ale, Göteborgs ..."
+    snapshot_figures: Mapped[dict | None] = mapped_column(JSON)  # the figures as sent (JSON-safe)
+    snapshot_pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    snapshot_sha256: Mapped[str | None] = mapped_column(String(64))
+    snapshot_size: Mapped[int | None] = mapped_column(Integer)
+
+    agreement: Mapped[Agreement] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
+    sent_by: Mapped[User | None] = relationship(foreign_keys=[sent_by_id])
+
+    __audit_redact__ = frozenset({"snapshot_pdf"})
+
+    @property
+    def is_sent(self) -> bool:
+        return self.status == FollowupStatus.SENT
+
+    def audit_municipality_id(self) -> int | None:
+        agreement = self.agreement
+        return agreement.audit_municipality_id() if agreement is not None else None
+
+    def audit_municipality_ids(self) -> set[int]:
+        agreement = self.agreement
+        return agreement.audit_municipality_ids() if agreement is not None else set()

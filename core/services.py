@@ -181,7 +181,9 @@ _HEADER_ALIASES = {
 }
 
 
-UNREADABLE_CSV = "Filen kan inte läsas som text (UTF-8 eller Windows-1252). Spara den som CSV och försök igen."
+UNREADABLE_CSV = (
+    "Filen kan inte läsas som text (UTF-8 eller Windows-1252). Spara den som CSV och försök igen."
+)
 
 
 def decode_csv_bytes(data: bytes) -> str:

@@ -464,7 +464,9 @@ def add_start_panel(app: Flask, render: Callable[[Any], str | None], order: int 
     app.extensions["samverkan_start_panels"].append((order, render))
 
 
-def add_detail_panel(app: Flask, kind: str, render: Callable[[Any, Any], str | None], order: int = 50) -> None:
+def add_detail_panel(
+    app: Flask, kind: str, render: Callable[[Any, Any], str | None], order: int = 50
+) -> None:
     """Higher packages add sections to a lower package's detail page without being imported by it
     (e.g. contracts adds the contract versions to the registry's agreement page). The page calls
     `detail_panels(kind, obj)`; `render(user, obj)` returns HTML or None."""

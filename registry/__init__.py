@@ -20,6 +20,7 @@ PARTS = (
     "registry.transfers",
     "registry.decisions",
     "registry.deadlines",
+    "registry.reports",
 )
 
 
