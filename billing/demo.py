@@ -88,6 +88,14 @@ def load(session: Session) -> None:
                     invoicing.mark_invoice_paid(session, user, invoice, issued_on + dt.timedelta(days=27))
     _credit_note(session, agreements["GR-JAV-2024"], users["ekonomi@goteborg.demo"])
     session.flush()
+    # Year-end 2025: reported costs and the reconciliation of preliminary billing, then a follow-up of
+    # 2025 for every demo agreement (its figures include the reconciliation).
+    from billing.followup import demo as followup_demo
+    from billing.reconciliation import demo as reconciliation_demo
+
+    reconciliation_demo.load(session)
+    followup_demo.load(session)
+    session.flush()
 
 
 def _accounting(session: Session, agreements: dict[str, Agreement]) -> None:
