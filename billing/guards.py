@@ -5,10 +5,15 @@ database triggers (migration 0005) are the last line."""
 
 from __future__ import annotations
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
-from billing.errors import FollowupImmutable, InvoiceImmutable, ReconciliationImmutable
+from billing.errors import (
+    FollowupImmutable,
+    InvoiceImmutable,
+    ReconciliationImmutable,
+    ReportedCostLocked,
+)
 from billing.models import (
     AnnualFollowup,
     BilledCharge,
@@ -21,6 +26,7 @@ from billing.models import (
     Reconciliation,
     ReconciliationRow,
     ReconciliationStatus,
+    ReportedCost,
 )
 from core.db import AppSession, stored_value
 
@@ -81,3 +87,31 @@ def _refuse_changes_to_sent_followups_and_issued_reconciliations(session: Sessio
             )
             if parent is not None and stored_value(parent, "status") == ReconciliationStatus.ISSUED:
                 raise ReconciliationImmutable()
+
+
+@event.listens_for(AppSession, "before_flush")
+def _refuse_changes_to_locked_reported_costs(session: Session, _ctx, _instances) -> None:
+    """A reported cost that an issued reconciliation or a sent follow-up of its year relies on never
+    changes (billing.reconciliation.services.report_cost refuses first with the reason)."""
+    changed = [o for o in session.dirty if session.is_modified(o)] + list(session.deleted)
+    for obj in changed:
+        if not isinstance(obj, ReportedCost):
+            continue
+        agreement_id, year = stored_value(obj, "agreement_id"), stored_value(obj, "year")
+        with session.no_autoflush:
+            issued = session.scalar(
+                select(func.count(Reconciliation.id)).where(
+                    Reconciliation.agreement_id == agreement_id,
+                    Reconciliation.year == year,
+                    Reconciliation.status == ReconciliationStatus.ISSUED,
+                )
+            )
+            sent = session.scalar(
+                select(func.count(AnnualFollowup.id)).where(
+                    AnnualFollowup.agreement_id == agreement_id,
+                    AnnualFollowup.year == year,
+                    AnnualFollowup.status == FollowupStatus.SENT,
+                )
+            )
+        if issued or sent:
+            raise ReportedCostLocked()
