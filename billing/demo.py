@@ -5,7 +5,10 @@ numbers, OCR, PDF and Peppol XML validated by the official rules).
 - Göteborg (GR-JAV-2024, category O): hours, mileage and outlays for four buyers every month from
   January 2025; the year 2025 and the first three quarters of 2026 are invoiced; October 2026 is
   attested and waiting for finance's run; one line of a 2026 invoice is credited.
-- Mölndal (FAM-MHP-2022, O): familjerätt cases per case type, invoiced the same way.
+- Mölndal (FAM-MHP-2022, O): familjerätt cases per case type, invoiced the same way, and its history:
+  cases from 2022 (fewer than today) and single cases for Kungsbacka under FAM-MK-2023 in 2023–2024,
+  one yearly run per year issued in January after it, so the Hamburg re-check of FAM-MHP-2022's 2025
+  follow-up has three years of the host's familjerätt turnover, part of it outside the agreement.
 - Bengtsfors (BM-SOC-2023, S 25 %): the shared director's quarterly share.
 - Sundsvall (VN-FHEM-2025, E): preliminary quarterly amounts shared by population.
 Most 2025 invoices are marked paid. Accounting settings (SIE) are filled in for the four sellers.
@@ -46,6 +49,17 @@ SELLERS = {  # agreement: (seller's finance user, revenue account of its service
     "VN-FHEM-2025": ("ekonomi@sundsvall.demo", {"familjehem": "3516"}),
 }
 FAM_CASE_TYPES = ("Vårdnad, boende och umgänge", "Faderskap och föräldraskap", "Snabbupplysning")
+HISTORY_YEARS = (2022, 2023, 2024)
+# Monthly chance of a case per buyer before 2025 (0.55 from 2025): 8, 8 and 9 cases a year against
+# 10 in 2025, the "volumes up a quarter" of the demo's follow-up.
+FAM_HISTORY_RATE = 0.30
+KUNGSBACKA = "FAM-MK-2023"
+KUNGSBACKA_CASES = (  # (service date, case type): Kungsbacka's few cases under FAM-MK-2023
+    (dt.date(2023, 3, 14), "Snabbupplysning"),
+    (dt.date(2023, 9, 5), "Faderskap och föräldraskap"),
+    (dt.date(2024, 2, 20), "Vårdnad, boende och umgänge"),
+    (dt.date(2024, 10, 8), "Snabbupplysning"),
+)
 
 
 def _months(start: dt.date, end: dt.date):
@@ -70,6 +84,7 @@ def load(session: Session) -> None:
     _accounting(session, agreements)
     _services(session, rng, agreements, users)
     session.flush()
+    _history(session, agreements, users)
     for number, (email, _) in SELLERS.items():
         user = users[email]
         agreement = agreements[number]
@@ -196,6 +211,64 @@ def _services(session: Session, rng: random.Random, agreements, users) -> None:
                         case_type=case_type,
                     )
                 )
+
+
+def _history(session: Session, agreements, users) -> None:
+    """Mölndal's familjerätt billing 2022–2024: FAM-MHP-2022's cases (own random stream, so the 2025–2026
+    story stays as it was) and Kungsbacka's under FAM-MK-2023, one yearly run per year for all of
+    Mölndal's agreements, issued in January of the next year and paid."""
+    fam = agreements["FAM-MHP-2022"]
+    finance = users["ekonomi@molndal.demo"]
+    rng = random.Random(2022)
+    for month in _months(dt.date(HISTORY_YEARS[0], 1, 1), dt.date(HISTORY_YEARS[-1], 12, 31)):
+        for party in fam.buyers:
+            if rng.random() < FAM_HISTORY_RATE:
+                case_type = FAM_CASE_TYPES[rng.randrange(len(FAM_CASE_TYPES))]
+                session.add(
+                    _service(
+                        fam,
+                        party.municipality_id,
+                        _day(rng, month),
+                        "familjeratt",
+                        ServiceUnit.CASE,
+                        "1",
+                        finance,
+                        case_type=case_type,
+                    )
+                )
+    kungsbacka = agreements.get(KUNGSBACKA)
+    if kungsbacka is not None:
+        for party in kungsbacka.buyers:
+            session.add(
+                CounterpartyCode(
+                    municipality_id=kungsbacka.host.municipality_id,
+                    counterparty_municipality_id=party.municipality_id,
+                    code=f"K{party.municipality.kommunkod}",
+                )
+            )
+            for day, case_type in KUNGSBACKA_CASES:
+                session.add(
+                    _service(
+                        kungsbacka,
+                        party.municipality_id,
+                        day,
+                        "familjeratt",
+                        ServiceUnit.CASE,
+                        "1",
+                        finance,
+                        case_type=case_type,
+                    )
+                )
+    session.flush()
+    for year in HISTORY_YEARS:
+        issued_on = dt.date(year + 1, 1, 12)
+        run = invoicing.create_run(session, finance, PeriodKind.YEAR, dt.date(year, 1, 1))
+        invoicing.compute_run(session, finance, run)
+        if not run.invoices:
+            continue
+        invoicing.issue_run(session, finance, run, approve=True, confirm_problems=True, issue_date=issued_on)
+        for invoice in run.invoices:
+            invoicing.mark_invoice_paid(session, finance, invoice, issued_on + dt.timedelta(days=27))
 
 
 def _credit_note(session: Session, agreement: Agreement, user: User) -> None:

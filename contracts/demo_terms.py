@@ -7,8 +7,10 @@
   approved in 2022: the review is more than a year old and shows on the review queue.
 - VN-FHEM-2025: preliminary quarterly billing on a budget, shared by population (20 % equally),
   reconciled after the year; cost calculation and joint-controller agreement attached.
-- FAM-MHP-2022: per-case fees by case type, prices agreed per year; an amendment for 2027 that
-  extends the term is in legal review with one row marked missing (insurance).
+- FAM-MHP-2022: per-case fees by case type, prices agreed per year from 2022; an amendment for 2027
+  that extends the term is in legal review with one row marked missing (insurance).
+- FAM-MK-2023 (expired): Mölndal's investigations for Kungsbacka in 2023–2024 at FAM-MHP-2022's
+  per-case prices, invoiced yearly in the same FAM series.
 
 Versions go through the real review path (submit, mark every row, approve) with historical dates,
 so every approved version has its completed checklist.
@@ -212,6 +214,8 @@ def load(session: Session) -> None:
         _vn_fhem(session, agreements["VN-FHEM-2025"], users)
     if "FAM-MHP-2022" in agreements:
         _fam(session, agreements["FAM-MHP-2022"], users)
+    if "FAM-MK-2023" in agreements:
+        _fam_kungsbacka(session, agreements["FAM-MK-2023"], users)
     session.flush()
 
 
@@ -476,3 +480,50 @@ def _fam(session, agreement, users) -> None:
         None,
         missing=("insurance", "Försäkringsskyddet för utförarens personal vid hembesök regleras inte."),
     )
+
+
+def _fam_kungsbacka(session, agreement, users) -> None:
+    """Kungsbacka bought single investigations in 2023–2024 at FAM-MHP-2022's per-case prices."""
+    lawyer = users["admin@molndal.demo"]
+    v1 = _new_version(
+        agreement,
+        1,
+        "Ursprungligt avtal",
+        agreement.start_date,
+        lawyer,
+        scope="Mölndals stad utför enstaka familjerättsliga utredningar åt Kungsbacka kommun under 2023 "
+        "och 2024, till samma styckpriser som i samverkan med Härryda och Partille.",
+        executor=Executor.REQUESTING,
+        invoice_frequency=InvoiceFrequency.YEARLY,
+        payment_terms_days=30,
+        invoice_series="FAM",
+        personal_data_role=PersonalDataRole.PROCESSOR,
+    )
+    cases = _service_type(
+        "familjeratt", "Familjerättslig utredning", ServiceUnit.CASE, VatCategory.O, VATEX_O
+    )
+    v1.service_types = [cases]
+    v1.components = [
+        CompensationComponent(
+            position=1,
+            model=CompensationModel.PER_CASE,
+            service_type=cases,
+            description="Styckpris per avslutat ärende enligt prisbilaga",
+            prices=_prices(
+                [
+                    (year, case_type, amounts[year - 2022])
+                    for case_type, amounts in FAM_PRICES.items()
+                    for year in (2023, 2024)
+                ]
+            ),
+        )
+    ]
+    v1.buyer_terms = [
+        ContractBuyerTerms(municipality_id=p.municipality_id, buyer_reference="Familjerätt Kungsbacka")
+        for p in agreement.buyers
+    ]
+    session.add(v1)
+    session.flush()
+    _attach(session, v1, DocumentKind.PUB_AGREEMENT, "pub-avtal-fam-mk.pdf", "PUB-avtal familjerätt", lawyer)
+    _review_and_approve(session, v1, lawyer, lawyer, dt.date(2022, 11, 21), dt.date(2022, 12, 8))
+    _attach(session, v1, DocumentKind.SIGNED_SCAN, "fam-mk-2023-signerat.pdf", "Undertecknat avtal", lawyer)

@@ -7,6 +7,8 @@
 - Västernorrland's family-home recruitment hosted by Sundsvall (VN-FHEM-2025).
 - A familjerätt cooperation of Mölndal, Härryda and Partille whose last notice day is a few weeks
   ahead (FAM-MHP-2022), so the start page has a real deadline.
+- Mölndal's familjerätt investigations for Kungsbacka in 2023–2024 (FAM-MK-2023, expired): a buyer
+  outside FAM-MHP-2022 in the same area, so FAM-MHP-2022's Hamburg re-check has an open-market share.
 
 Dates are relative to the day the demo is loaded, so the stories stay current. Rows are created
 directly; the audit log records them as the seeding actor.
@@ -168,6 +170,24 @@ def load(session: Session, today: dt.date | None = None) -> None:
         description="Mölndal utför familjerättsliga utredningar (vårdnad, boende, umgänge, faderskap) "
         "åt Härryda och Partille mot styckpris per ärende.",
     )
+    kungsbacka = _agreement(
+        session,
+        m,
+        "FAM-MK-2023",
+        "Familjerättsliga utredningar åt Kungsbacka",
+        Area.FAMILJERATT,
+        host="1481",
+        buyers=["1384"],
+        start=dt.date(2023, 1, 1),
+        end=dt.date(2024, 12, 31),
+        renewal=None,
+        notice=3,
+        owner=users.get("admin@molndal.demo"),
+        description="Mölndal utförde enstaka familjerättsliga utredningar åt Kungsbacka mot samma "
+        "styckpris som i FAM-MHP-2022 medan Kungsbacka byggde upp sin egen familjerätt. Avtalet "
+        "löpte ut vid utgången av 2024.",
+    )
+    kungsbacka.status = AgreementStatus.EXPIRED
 
     _shared_director(session, m, users)
     _transfers(session, m, users, gr, today)
