@@ -148,6 +148,8 @@ def line_chart(
                 label=name,
             )
         ax.set_xticks(range(len(categories)), labels=list(categories))
+        if all(_to_float(v) >= 0 for values in series.values() for v in values):
+            ax.set_ylim(bottom=0)  # amounts from zero: a cropped axis exaggerates small differences
         ax.yaxis.set_major_formatter(FuncFormatter(_number))
         ax.set_ylabel(value_label)
         ax.set_title(title, loc="left", fontsize=10, fontweight="bold")

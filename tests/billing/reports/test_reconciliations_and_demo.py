@@ -95,7 +95,7 @@ def test_demo_overview_for_goteborg_and_nationally(demo):
     response = client.get("/oversikt?ar=2025")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "GR-JAV-2024" in html and "<svg" in html
+    assert "GR-JAV-2024" in html and "data:image/svg+xml;base64," in html
     body = client.get("/api/v1/overview/?year=2025").get_json()
     assert Decimal(body["totals"][-1]["money_in"]) == expected_in
     assert client.get("/oversikt/oversikt.csv?ar=2025").status_code == 200
