@@ -21,7 +21,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display on servers; must precede pyplot
 
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from core.formatting import format_number  # noqa: E402
 
@@ -49,6 +49,13 @@ def _number(value, _pos=None) -> str:
 
 def _to_float(value) -> float:
     return float(value or 0)
+
+
+def _value_axis(axis, series: Mapping[str, Sequence]) -> None:
+    """sv-SE numbers; whole-number ticks when every value is whole (counts: no 0,2 ärenden, shown as 0)."""
+    axis.set_major_formatter(FuncFormatter(_number))
+    if all(_to_float(v) == int(_to_float(v)) for values in series.values() for v in values):
+        axis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _finish(fig, title: str, description: str) -> str:
@@ -98,8 +105,7 @@ def bar_chart(
                 ax.bar(offsets, values, bar, bottom=bottoms if stacked else None, **kwargs)
             if stacked:
                 bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
-        axis = ax.yaxis if not horizontal else ax.xaxis
-        axis.set_major_formatter(FuncFormatter(_number))
+        _value_axis(ax.yaxis if not horizontal else ax.xaxis, series)
         if horizontal:
             ax.set_yticks(range(len(categories)), labels=list(categories))
             ax.invert_yaxis()
@@ -150,7 +156,7 @@ def line_chart(
         ax.set_xticks(range(len(categories)), labels=list(categories))
         if all(_to_float(v) >= 0 for values in series.values() for v in values):
             ax.set_ylim(bottom=0)  # amounts from zero: a cropped axis exaggerates small differences
-        ax.yaxis.set_major_formatter(FuncFormatter(_number))
+        _value_axis(ax.yaxis, series)
         ax.set_ylabel(value_label)
         ax.set_title(title, loc="left", fontsize=10, fontweight="bold")
         if len(series) > 1:

@@ -39,3 +39,9 @@ def test_same_data_gives_the_same_svg_and_a_data_url():
     url = data_url(one)
     assert url.startswith("data:image/svg+xml;base64,")
     assert base64.b64decode(url.split(",", 1)[1]).decode() == one
+
+
+def test_counts_get_whole_number_ticks():
+    svg = bar_chart(["Avslutad", "Beslutad"], {"Antal": [1, 0]}, title="Överlämningar", horizontal=True)
+    ticks = [t for t in _texts(svg) if re.fullmatch(r"[\d\u00a0]+", t)]
+    assert ticks == sorted(set(ticks), key=int) and ticks[:2] == ["0", "1"]
