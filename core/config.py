@@ -65,6 +65,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "LOGIN_MAX_FAILURES_PER_IP": int(env.get("LOGIN_MAX_FAILURES_PER_IP", 20)),
         "LOGIN_LOCK_MINUTES": int(env.get("LOGIN_LOCK_MINUTES", 15)),
         "WKHTMLTOPDF": env.get("WKHTMLTOPDF"),
+        # De-identified statistics (registry.reports): counts below this are hidden (at least 2).
+        "STATISTICS_MIN_COUNT": int(env.get("STATISTICS_MIN_COUNT") or 3),
         # flask-smorest / OpenAPI
         "API_TITLE": "Samverkan API",
         "API_VERSION": "v1",
