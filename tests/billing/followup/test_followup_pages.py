@@ -5,6 +5,7 @@ CSRF, Swedish errors, scope (404 for non-parties, 403 for party users who may no
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import re
@@ -213,3 +214,22 @@ def test_draft_pdf_download(followup_agreement, login_as, suffix):
         r'filename="?uppfoljning-[A-Z0-9-]+-2025-utkast\.pdf', response.headers["Content-Disposition"]
     )
     assert "UTKAST" in followup_pdf_text(response.data)
+
+
+def test_assessments_without_data_say_they_cannot_be_made(followup_agreement, make_invoice, login_as):
+    """No invoice history before 2025 and no reported cost: neither check may read as passed."""
+    client = login_as("auditor", kommun="Lerum")
+    page = client.get(_url(followup_agreement)).get_data(as_text=True)
+    assert "Kan inte bedömas: utföraren har ingen fakturerad omsättning" in page
+    assert "Kan inte bedömas: verklig kostnad är inte rapporterad" in page
+    assert "Under 20" not in page and "Inget överskott" not in page
+    # with history in one of the three years the share is an estimate, and says so
+    make_invoice(
+        followup_agreement,
+        buyer="Härryda",
+        status="issued",
+        lines=(("Utredning", "1", "1085.00", "O"),),
+        period=(dt.date(2024, 5, 1), dt.date(2024, 5, 31)),
+    )
+    page = client.get(_url(followup_agreement)).get_data(as_text=True)
+    assert "Under 20\u00a0% (uppskattning)" in page or "Under 20 % (uppskattning)" in page
