@@ -51,11 +51,12 @@ def _to_float(value) -> float:
     return float(value or 0)
 
 
-def _value_axis(axis, series: Mapping[str, Sequence]) -> None:
-    """sv-SE numbers; whole-number ticks when every value is whole (counts: no 0,2 ärenden, shown as 0)."""
+def _value_axis(axis, series: Mapping[str, Sequence], bins: int = 6) -> None:
+    """sv-SE numbers, at most `bins` ticks (labels like `1 250 000` must not run into each other);
+    whole-number ticks when every value is whole (counts: no 0,2 ärenden printed as 0)."""
     axis.set_major_formatter(FuncFormatter(_number))
-    if all(_to_float(v) == int(_to_float(v)) for values in series.values() for v in values):
-        axis.set_major_locator(MaxNLocator(integer=True))
+    whole = all(_to_float(v) == int(_to_float(v)) for values in series.values() for v in values)
+    axis.set_major_locator(MaxNLocator(nbins=bins, integer=whole))
 
 
 def _finish(fig, title: str, description: str) -> str:
@@ -105,7 +106,7 @@ def bar_chart(
                 ax.bar(offsets, values, bar, bottom=bottoms if stacked else None, **kwargs)
             if stacked:
                 bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
-        _value_axis(ax.yaxis if not horizontal else ax.xaxis, series)
+        _value_axis(ax.yaxis if not horizontal else ax.xaxis, series, bins=6 if not horizontal else 4)
         if horizontal:
             ax.set_yticks(range(len(categories)), labels=list(categories))
             ax.invert_yaxis()

@@ -24,7 +24,7 @@ def test_bar_chart_is_accessible_svg_with_swedish_numbers():
     assert "<title>Fakturerat per månad</title>" in svg
     texts = _texts(svg)
     assert "jan" in texts and "Ale" in texts and "Lerum" in texts and "kronor" in texts
-    assert "12\u00a0000" in texts  # sv-SE thousands separator on the axis
+    assert "12\u00a0500" in texts  # sv-SE thousands separator on the axis
 
 
 def test_line_chart_starts_at_zero_for_amounts():
@@ -45,3 +45,9 @@ def test_counts_get_whole_number_ticks():
     svg = bar_chart(["Avslutad", "Beslutad"], {"Antal": [1, 0]}, title="Överlämningar", horizontal=True)
     ticks = [t for t in _texts(svg) if re.fullmatch(r"[\d\u00a0]+", t)]
     assert ticks == sorted(set(ticks), key=int) and ticks[:2] == ["0", "1"]
+
+
+def test_a_horizontal_value_axis_keeps_few_ticks():
+    svg = bar_chart(["Sundsvall", "Göteborg"], {"x": [2104044, 652193]}, title="T", horizontal=True)
+    ticks = [t for t in _texts(svg) if re.fullmatch(r"[\d\u00a0]+", t)]
+    assert 2 <= len(ticks) <= 5
