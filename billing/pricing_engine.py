@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from billing.errors import PricingError
 from billing.models import (
@@ -246,6 +247,13 @@ def _agreements(session: Session, request: PricingRequest) -> list[_Agreement]:
         .order_by(ContractVersion.agreement_id, ContractVersion.effective_from)
     ):
         versions[version.agreement_id].append(version)
+        # Each component's service type is one of the version's, loaded just above: set it directly
+        # rather than through a lazy load per component (thousands in a national run).
+        service_types = {st.id: st for st in version.service_types}
+        for component in version.components:
+            service_type = service_types.get(component.service_type_id)
+            if service_type is not None and "service_type" not in component.__dict__:
+                set_committed_value(component, "service_type", service_type)
     for model, option in COMPONENT_EXTRAS.items():
         ids = [c.id for vs in versions.values() for v in vs for c in v.components if c.model == model]
         if ids:
@@ -466,6 +474,13 @@ class _Pricer:
         self._populations: dict[tuple[int, int], int] = {}
         self._components: dict[tuple[int, str], list[CompensationComponent]] = {}
         self._due: dict[InvoiceFrequency, bool] = {}
+        # Read once per run for the agreements that need them (billed_keys, prior_net).
+        self._periodic_ids: set[int] = set()
+        self._capped_ids: set[int] = set()
+        self._billed: dict[int, set] | None = None
+        self._billed_read: set[int] = set()
+        self._prior: dict[int, dict[int, Decimal]] | None = None
+        self._prior_read: set[int] = set()
 
     def problem(self, agreement: Agreement, buyer_id: int | None, message: str) -> None:
         self.problems.append(PricingProblem(agreement.id, buyer_id, message))
@@ -474,6 +489,11 @@ class _Pricer:
 
     def run(self) -> PricingResult:
         agreements = _agreements(self.session, self.request)
+        for item in agreements:
+            if any(c.model in PERIODIC_MODELS for v in item.versions for c in v.components):
+                self._periodic_ids.add(item.agreement.id)
+            if any(v.cost_cap_amount is not None for v in item.versions):
+                self._capped_ids.add(item.agreement.id)
         groups = _service_groups(self.session, self.request, self.attested_before) if agreements else []
         fine_keys = {
             (item.agreement.id, component.service_type.code)
@@ -765,12 +785,26 @@ class _Pricer:
                 yield start, end
 
     def billed_keys(self, agreement_id: int) -> set[tuple[int, str, dt.date]]:
-        rows = self.session.execute(
-            select(
-                BilledCharge.buyer_municipality_id, BilledCharge.charge_key, BilledCharge.charge_period_start
-            ).where(BilledCharge.agreement_id == agreement_id)
-        )
-        return {(r[0], r[1], r[2]) for r in rows}
+        """(buyer, charge key, period start) of the agreement's charges billed already. Read once per run
+        for every agreement with periodic components (one query, not one per agreement), from the
+        earliest start a charge period of this run can have (a year before the run's period)."""
+        if self._billed is None or agreement_id not in self._billed_read:
+            ids = self._periodic_ids | {agreement_id}
+            self._billed, self._billed_read = defaultdict(set), ids
+            rows = self.session.execute(
+                select(
+                    BilledCharge.agreement_id,
+                    BilledCharge.buyer_municipality_id,
+                    BilledCharge.charge_key,
+                    BilledCharge.charge_period_start,
+                ).where(
+                    BilledCharge.agreement_id.in_(sorted(ids)),
+                    BilledCharge.charge_period_start >= add_months(self.request.period_start, -12),
+                )
+            )
+            for agreement, buyer_id, key, start in rows:
+                self._billed[agreement].add((buyer_id, key, start))
+        return self._billed.get(agreement_id, set())
 
     def price_periodic(self, item: _Agreement, buckets) -> None:
         agreement = item.agreement
@@ -1038,22 +1072,33 @@ class _Pricer:
 
     # Cost cap --------------------------------------------------------------------------------------
 
+    def prior_net(self, agreement_id: int, year: int) -> dict[int, Decimal]:
+        """Net amounts invoiced (approved or issued, credit notes included) per buyer in `year`. Read once
+        per run for every agreement with a cost cap (one query, not one per agreement and buyer)."""
+        if self._prior is None or agreement_id not in self._prior_read:
+            ids = self._capped_ids | {agreement_id}
+            self._prior, self._prior_read = defaultdict(dict), ids
+            rows = self.session.execute(
+                select(Invoice.agreement_id, Invoice.buyer_municipality_id, func.sum(Invoice.net_amount))
+                .where(
+                    Invoice.agreement_id.in_(sorted(ids)),
+                    Invoice.status != InvoiceStatus.DRAFT,
+                    Invoice.kind.in_([InvoiceKind.INVOICE, InvoiceKind.CREDIT_NOTE]),
+                    Invoice.period_end >= dt.date(year, 1, 1),
+                    Invoice.period_end <= dt.date(year, 12, 31),
+                )
+                .group_by(Invoice.agreement_id, Invoice.buyer_municipality_id)
+            )
+            for agreement, buyer_id, total in rows:
+                self._prior[agreement][buyer_id] = Decimal(total or 0)
+        return self._prior.get(agreement_id, {})
+
     def apply_cost_cap(self, item: _Agreement, version, buyer_id: int, bucket: _Bucket) -> None:
         if version.cost_cap_amount is None:
             return
         cap = Decimal(version.cost_cap_amount)
         year = self.request.period_end.year
-        prior = self.session.scalar(
-            select(func.coalesce(func.sum(Invoice.net_amount), 0)).where(
-                Invoice.agreement_id == item.agreement.id,
-                Invoice.buyer_municipality_id == buyer_id,
-                Invoice.status != InvoiceStatus.DRAFT,
-                Invoice.kind.in_([InvoiceKind.INVOICE, InvoiceKind.CREDIT_NOTE]),
-                Invoice.period_end >= dt.date(year, 1, 1),
-                Invoice.period_end <= dt.date(year, 12, 31),
-            )
-        )
-        prior = Decimal(prior or 0)
+        prior = self.prior_net(item.agreement.id, year).get(buyer_id, ZERO)
         new = sum((line.amount for lines in bucket.lines.values() for line in lines), ZERO)
         excess = prior + new - cap
         if excess <= 0:
@@ -1129,6 +1174,18 @@ def _dialect_insert(session: Session, model):
     return sqlite_insert(model)
 
 
+def _copy_selectors(connection, rows: list[dict]) -> None:
+    """PostgreSQL: the selectors into the temporary table with COPY (a national run has 15 000)."""
+    names = [column.name for column in _selectors.columns]
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(f"COPY {_selectors.name} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in names])
+    finally:
+        cursor.close()
+
+
 def link_lines(session: Session, lines: list[tuple[object, PricedLine]]) -> None:
     """Record BilledService rows (one set-based INSERT ... SELECT through a temporary table of the
     lines' selectors) and BilledCharge rows, then check every line found exactly the services it priced."""
@@ -1170,11 +1227,13 @@ def link_lines(session: Session, lines: list[tuple[object, PricedLine]]) -> None
     _selectors.create(connection, checkfirst=True)
     try:
         session.execute(_selectors.delete())
-        session.execute(insert(_selectors), selector_rows)
         if connection.dialect.name == "postgresql":
+            _copy_selectors(connection, selector_rows)
             # A temporary table has no statistics: without them the planner expects one selector and
             # joins the services by index per selector instead of hashing them once.
             session.execute(text(f"ANALYZE {_selectors.name}"))
+        else:
+            session.execute(insert(_selectors), selector_rows)
         ps, sel = PerformedService, _selectors.c
         matching = (
             select(ps.id, sel.line_id)
@@ -1197,7 +1256,13 @@ def link_lines(session: Session, lines: list[tuple[object, PricedLine]]) -> None
                     or_(sel.service_id.is_(None), ps.id == sel.service_id),
                 ),
             )
-            .where(ps.attested_at.is_not(None))
+            .where(
+                ps.attested_at.is_not(None),
+                # Implied by the selectors, stated for the scan: a monthly run reads the period's
+                # services, not the year's already billed ones, into the join.
+                ps.service_date >= min(r["date_from"] for r in selector_rows),
+                ps.service_date <= max(r["date_to"] for r in selector_rows),
+            )
         )
         # Services billed already (by earlier runs, or by another line) are skipped by the primary key
         # (ON CONFLICT DO NOTHING) rather than by NOT EXISTS: an anti-join against the table being

@@ -18,7 +18,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select, update
+import psycopg
+from sqlalchemy import event, insert, inspect, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core.db import AppSession, Base, utcnow
@@ -57,7 +59,9 @@ def current_actor() -> tuple[int | None, str]:
     return _actor.get()
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A column value as the audit log records it (JSON: enums by value, dates ISO, Decimals as text).
+    Public for code that writes rows in bulk and appends their entries itself (append_entries)."""
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, enum.Enum):
@@ -67,9 +71,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
         return str(value)
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     return str(value)
 
 
@@ -120,7 +124,7 @@ def _changes(obj: Base, action: AuditAction) -> dict[str, list]:
         if key in redact:
             before = REDACTED if before is not None else None
             after = REDACTED if after is not None else None
-        changes[key] = [_jsonable(before), _jsonable(after)]
+        changes[key] = [jsonable(before), jsonable(after)]
     return changes
 
 
@@ -128,7 +132,7 @@ def _entity_id(obj: Base) -> str:
     identity = inspect(obj).identity
     if identity is None:
         identity = inspect(obj).mapper.primary_key_from_instance(obj)
-    return "/".join(str(_jsonable(v)) for v in identity)
+    return "/".join(str(jsonable(v)) for v in identity)
 
 
 @event.listens_for(AppSession, "before_flush")
@@ -174,8 +178,42 @@ def _record_changes(session: Session, _ctx) -> None:
         append_entries(session, rows)
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _content_parts(occurred_at: dt.datetime, user_id: int | None, actor: str) -> tuple[str, str]:
+    """The parts of canonical_content shared by every entry of one append: what precedes the changes
+    after the action, and what follows the municipality (the payload's keys are sorted)."""
+    when = occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    return (
+        f',"actor":{_dumps(actor)},"changes":',
+        f',"occurred_at":{_dumps(when)},"user_id":{_dumps(user_id)}}}',
+    )
+
+
+def _fast_content(
+    parts: tuple[str, str], action: str, changes_json: str, entity: str, entity_id: str, municipality_id
+) -> str:
+    """canonical_content, built around the changes already serialised (the same text, checked in tests:
+    json.dumps with sorted keys writes the payload in exactly this order)."""
+    return (
+        f'{{"action":{_dumps(action)}{parts[0]}{changes_json},"entity":{_dumps(entity)}'
+        f',"entity_id":{_dumps(entity_id)},"municipality_id":{_dumps(municipality_id)}{parts[1]}'
+    )
+
+
 def append_entries(session: Session, rows: list[dict]) -> None:
-    """Append entries to the chain inside the current transaction (head row locked FOR UPDATE)."""
+    """Append entries to the chain inside the current transaction (head row locked FOR UPDATE).
+
+    Each row: action, entity, entity_id, municipality_id, scopes (municipality ids), changes (a dict of
+    column -> [before, after], values through `jsonable`). The session's flush events use it for every
+    ORM change; code that writes rows in bulk (the national invoice run) calls it with the entries of
+    its rows. On PostgreSQL the ids are taken from the sequence and entries and scopes sent with COPY
+    (the chain orders by id, and the locked head keeps every other append out meanwhile); on SQLite
+    with multi-row INSERTs."""
+    if not rows:
+        return
     conn = session.connection()
     head = conn.execute(
         select(AuditChainHead.last_hash, AuditChainHead.entries)
@@ -190,40 +228,98 @@ def append_entries(session: Session, rows: list[dict]) -> None:
     user_id, actor = current_actor()
     # Microsecond precision survives every backend, so the hash can be recomputed from stored rows.
     now = utcnow()
-    values, scopes = [], []
+    parts = _content_parts(now, user_id, actor)
+    entries, scopes = [], []
     for row in sorted(rows, key=lambda r: (r["entity"], r["entity_id"], r["action"])):
-        content = canonical_content(
-            now,
-            user_id,
-            actor,
-            row["action"],
-            row["entity"],
-            row["entity_id"],
-            row["municipality_id"],
-            row["changes"],
+        action = AuditAction(row["action"])
+        municipality_id = row["municipality_id"]
+        changes_json = _dumps(row["changes"])
+        content = _fast_content(
+            parts, str(action), changes_json, row["entity"], row["entity_id"], municipality_id
         )
         entry_hash = chain_hash(prev_hash, content)
-        scopes.append(set(row["scopes"]) | ({row["municipality_id"]} if row["municipality_id"] else set()))
-        values.append(
-            {k: v for k, v in row.items() if k != "scopes"}
-            | dict(occurred_at=now, user_id=user_id, actor=actor, prev_hash=prev_hash, entry_hash=entry_hash)
-        )
+        scopes.append(set(row["scopes"]) | ({municipality_id} if municipality_id else set()))
+        entries.append((action, row, changes_json, prev_hash, entry_hash))
         prev_hash = entry_hash
-    ids = conn.execute(
-        insert(AuditEntry).returning(AuditEntry.id, sort_by_parameter_order=True), values
-    ).scalars()
-    scope_rows = [
-        {"entry_id": entry_id, "municipality_id": m}
-        for entry_id, ms in zip(ids, scopes, strict=True)
-        for m in ms
-    ]
-    if scope_rows:
-        conn.execute(insert(AuditEntryScope), scope_rows)
+    if conn.dialect.name == "postgresql":
+        _copy_entries(conn, now, user_id, actor, entries, scopes)
+    else:
+        values = [
+            dict(
+                occurred_at=now,
+                user_id=user_id,
+                actor=actor,
+                action=action,
+                entity=row["entity"],
+                entity_id=row["entity_id"],
+                municipality_id=row["municipality_id"],
+                changes=row["changes"],
+                prev_hash=prev,
+                entry_hash=entry_hash,
+            )
+            for action, row, _, prev, entry_hash in entries
+        ]
+        ids = conn.execute(
+            insert(AuditEntry).returning(AuditEntry.id, sort_by_parameter_order=True), values
+        ).scalars()
+        scope_rows = [
+            {"entry_id": entry_id, "municipality_id": m}
+            for entry_id, ms in zip(ids, scopes, strict=True)
+            for m in sorted(ms)
+        ]
+        if scope_rows:
+            conn.execute(insert(AuditEntryScope), scope_rows)
     conn.execute(
         update(AuditChainHead)
         .where(AuditChainHead.id == 1)
-        .values(last_hash=prev_hash, entries=count + len(values))
+        .values(last_hash=prev_hash, entries=count + len(entries))
     )
+
+
+def _copy_entries(conn, now: dt.datetime, user_id, actor: str, entries: list, scopes: list[set]) -> None:
+    """PostgreSQL: ids from the sequence (ascending, in chain order), then COPY of entries and scopes."""
+    # One block of ids in one call (nextval per entry costs seconds for a national run): nobody else
+    # takes ids from this sequence meanwhile, as every append holds the chain head's lock.
+    last = conn.execute(
+        text(
+            "SELECT setval(CAST(seq AS regclass), nextval(CAST(seq AS regclass)) + :count - 1) "
+            "FROM pg_get_serial_sequence('audit_entries', 'id') AS seq"
+        ),
+        {"count": len(entries)},
+    ).scalar_one()
+    ids = range(last - len(entries) + 1, last + 1)
+    cursor = conn.connection.driver_connection.cursor()
+    statement = (
+        "COPY audit_entries (id, occurred_at, user_id, actor, action, entity, entity_id, municipality_id, "
+        "changes, prev_hash, entry_hash) FROM STDIN"
+    )
+    try:
+        with cursor.copy(statement) as copy:
+            for entry_id, (action, row, changes_json, prev, entry_hash) in zip(ids, entries, strict=True):
+                copy.write_row(
+                    (
+                        entry_id,
+                        now,
+                        user_id,
+                        actor,
+                        action.value,
+                        row["entity"],
+                        row["entity_id"],
+                        row["municipality_id"],
+                        changes_json,
+                        prev,
+                        entry_hash,
+                    )
+                )
+        statement = "COPY audit_entry_scopes (entry_id, municipality_id) FROM STDIN"
+        with cursor.copy(statement) as copy:
+            for entry_id, ms in zip(ids, scopes, strict=True):
+                for m in sorted(ms):
+                    copy.write_row((entry_id, m))
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+    finally:
+        cursor.close()
 
 
 @dataclass

@@ -181,3 +181,107 @@ def test_fast_number_texts_equal_core_formatting():
     assert (
         _number_text(Decimal("12.25")) == "12,25" and _money_text(Decimal("1120")) == "1\u00a0120,00\u00a0kr"
     )
+
+
+def test_the_batch_refuses_a_key_billed_by_another_run_and_names_it(
+    db, two_sellers, seller_finance, make_service
+):
+    """The batch checks every seller's keys in one query; a clash is still the 409 naming the run."""
+    from billing.invoicing.services import RunConflict
+
+    gbg, lerum = two_sellers
+    user = seller_finance(lerum)
+    own = services.create_run(db, user, PeriodKind.MONTH, OCTOBER.start, agreement_id=lerum.id)
+    services.compute_run(db, user, own)
+    db.commit()
+    make_service(lerum, buyer="Alingsås", quantity="3")  # new work for the same October key
+    with pytest.raises(RunConflict) as excinfo:
+        services.compute_runs(db, None, OCTOBER)
+    assert f"fakturakörning {own.id}" in excinfo.value.message
+    assert lerum.number in excinfo.value.message and excinfo.value.status_code == 409
+    db.rollback()
+    # Gbg alone has no clash: its run is made, and computing it again only meets its own drafts.
+    for _ in range(2):
+        (run,) = services.compute_runs(db, None, OCTOBER, sellers=[gbg.host.municipality_id])
+        db.commit()
+    assert len(run.invoices) == 2
+
+
+def test_bulk_audit_values_are_what_jsonable_records():
+    """_insert_entry converts by type (once per type) what core.audit.jsonable converts per value."""
+    import json
+
+    from billing.invoicing.services import _audit_converter
+    from billing.models import ChargeKind, InvoiceKind, InvoiceStatus, VatGroup
+    from contracts.models import ServiceUnit, VatCategory
+    from core.audit import jsonable
+
+    values = [None, 0, 7, True, False, "", "Åsa", Decimal("1.50"), Decimal("-0.00"), Decimal("1E+3")]
+    values += [dt.date(2026, 1, 2), dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC)]
+    values += [InvoiceKind.INVOICE, InvoiceStatus.DRAFT, ChargeKind.SERVICES, VatGroup.OUTSIDE_SCOPE]
+    values += [VatCategory.O, ServiceUnit.HOUR, ("a", 1), {"k": Decimal("2")}]
+    for value in values:
+        convert = _audit_converter(type(value))
+        recorded = value if convert is None else convert(value)
+        assert json.dumps(recorded) == json.dumps(jsonable(value)), value
+
+
+def test_the_national_pass_reads_billed_charges_and_cost_caps_once(
+    db, make_agreement, make_version, approve, make_invoice, municipality
+):
+    """Already billed charges and the year's invoiced amounts (cost caps) are read in one query for
+    every agreement of the pass, not one per agreement, with the same result."""
+    from sqlalchemy import event
+
+    from billing.models import BilledCharge
+    from billing.pricing import PricingRequest, price_run
+    from contracts.models import CompensationModel, FeePeriod
+    from tests.billing.test_pricing_periodic import add_component
+
+    agreements = []
+    for _ in range(3):
+        agreement = make_agreement()
+        version = make_version(agreement, terms=False, cost_cap_amount=Decimal("100000.00"))
+        add_component(
+            version,
+            CompensationModel.FIXED_FEE,
+            fee_period=FeePeriod.QUARTERLY,
+            in_advance=True,
+            prices={2026: "4000"},
+        )
+        approve(version)
+        agreements.append(agreement)
+    invoice = make_invoice(agreements[0], buyer="Härryda")
+    db.add(
+        BilledCharge(
+            invoice_line_id=invoice.lines[0].id,
+            agreement_id=agreements[0].id,
+            buyer_municipality_id=municipality("Härryda").id,
+            charge_key="fixed_fee:avgift",
+            charge_period_start=dt.date(2026, 10, 1),
+            charge_period_end=dt.date(2026, 12, 31),
+        )
+    )
+    db.commit()
+    statements = []
+    engine = db.get_bind().engine
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        result = price_run(db, PricingRequest(None, OCTOBER.start, OCTOBER.end))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    billed = {
+        (p.agreement_id, p.buyer_municipality_id)
+        for p in result.invoices
+        if p.agreement_id in {a.id for a in agreements}
+    }
+    harryda, lerum = municipality("Härryda").id, municipality("Lerum").id
+    assert billed == {(agreements[0].id, lerum)} | {
+        (a.id, b) for a in agreements[1:] for b in (harryda, lerum)
+    }
+    assert len([s for s in statements if "FROM billed_charges" in s]) == 1
+    assert len([s for s in statements if "sum(invoices.net_amount)" in s]) == 1
