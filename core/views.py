@@ -3,6 +3,7 @@ the audit log. Pages validate with the same schemas and services as the API."""
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     session,
     url_for,
 )
@@ -502,3 +504,19 @@ def register_views(app: Flask) -> None:
             items = sorted(app.extensions["samverkan_nav"], key=lambda item: item.order)
             nav = [(item.endpoint, item.label) for item in items if item.visible(user)]
         return {"nav_items": nav, "role_labels": ROLE_LABELS, "Permission": Permission, "can": can}
+
+
+def download_response(content: bytes, media_type: str, filename: str):
+    """Bytes as a file download: an attachment with its name, never cached (case and invoice files are
+    the parties' business only), not sniffed. The one place every package's downloads go through."""
+    response = send_file(
+        io.BytesIO(content),
+        mimetype=media_type,
+        as_attachment=True,
+        download_name=filename,
+        etag=False,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

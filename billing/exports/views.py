@@ -6,9 +6,8 @@ fly as UTKAST. Everything is scoped to the seller and buyer (404 for others)."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from markupsafe import Markup
 from marshmallow import ValidationError
@@ -32,6 +31,7 @@ from core.errors import DomainError, NotFound, ValidationFailed
 from core.formatting import local_today
 from core.models import Municipality
 from core.permissions import can
+from core.views import download_response as file_download
 
 bp = Blueprint("billing_exports", __name__, template_folder=billing.TEMPLATES)
 
@@ -58,17 +58,7 @@ SETTINGS_FIELDS = list(SETTINGS_LABELS)[:9]
 
 def download_response(download: services.Download):
     """A file download: never cached (an invoice is the parties' business only), not sniffed."""
-    response = send_file(
-        io.BytesIO(download.content),
-        mimetype=download.media_type,
-        as_attachment=True,
-        download_name=download.filename,
-        etag=False,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return file_download(download.content, download.media_type, download.filename)
 
 
 def _format_arg() -> str:

@@ -25,6 +25,7 @@ from sqlalchemy import false, select
 from sqlalchemy.orm import Session, selectinload
 
 from billing.errors import FollowupImmutable
+from billing.exports.services import Download
 from billing.followup import figures as figures_module
 from billing.followup.figures import FollowupFigures
 from billing.followup.schemas import FollowupSendSchema, FollowupUpdateSchema
@@ -315,13 +316,6 @@ def send_followup(
 
 
 # --- Files --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Download:
-    content: bytes
-    filename: str
-    media_type: str
 
 
 def basename(agreement_number: str, year: int) -> str:

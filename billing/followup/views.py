@@ -5,9 +5,7 @@ agreement page links to it. Everything is scoped to the agreement's parties (404
 
 from __future__ import annotations
 
-import io
-
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 import billing
@@ -20,6 +18,7 @@ from core.db import db_session
 from core.errors import ValidationFailed
 from core.formatting import local_today
 from core.permissions import can
+from core.views import download_response as file_download
 
 bp = Blueprint(
     "billing_followup",
@@ -45,17 +44,7 @@ def nav_visible(user) -> bool:
 
 
 def download_response(download: services.Download):
-    response = send_file(
-        io.BytesIO(download.content),
-        mimetype=download.media_type,
-        as_attachment=True,
-        download_name=download.filename,
-        etag=False,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return file_download(download.content, download.media_type, download.filename)
 
 
 def _year_arg() -> int | None:

@@ -468,22 +468,24 @@ def _key_label(session: Session, priced) -> str:
     )
 
 
+def _invoice_key(p) -> tuple:
+    """A priced invoice's key: agreement, buyer, period, charge and VAT group (the unique index's)."""
+    return (
+        p.agreement_id,
+        p.buyer_municipality_id,
+        p.period_start,
+        p.period_end,
+        ChargeKind(p.charge_kind),
+        VatGroup(p.vat_group),
+    )
+
+
 def _check_keys_free(session: Session, run: InvoiceRun, priced_invoices: list) -> None:
     """One invoice per agreement, buyer, period, charge and VAT group: a key already billed by another
     run (or by hand) is a 409 that names it, before the unique index would refuse it."""
     if not priced_invoices:
         return
-    keys = {
-        (
-            p.agreement_id,
-            p.buyer_municipality_id,
-            p.period_start,
-            p.period_end,
-            ChargeKind(p.charge_kind),
-            VatGroup(p.vat_group),
-        ): p
-        for p in priced_invoices
-    }
+    keys = {_invoice_key(p): p for p in priced_invoices}
     existing = session.scalars(
         select(Invoice).where(
             Invoice.kind == InvoiceKind.INVOICE,
@@ -704,17 +706,7 @@ def _sellers_with_taken_keys(
     the clash as for a single run."""
     if not priced_invoices:
         return []
-    keys = {
-        (
-            p.agreement_id,
-            p.buyer_municipality_id,
-            p.period_start,
-            p.period_end,
-            ChargeKind(p.charge_kind),
-            VatGroup(p.vat_group),
-        ): p.seller_municipality_id
-        for p in priced_invoices
-    }
+    keys = {_invoice_key(p): p.seller_municipality_id for p in priced_invoices}
     found = session.execute(
         select(
             Invoice.agreement_id,

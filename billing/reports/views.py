@@ -3,9 +3,7 @@ auditor) and /oversikt/nationell (sysadmins), each as HTML, PDF and CSV for the 
 
 from __future__ import annotations
 
-import io
-
-from flask import Blueprint, render_template, request, send_file, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import login_required
 from marshmallow import ValidationError
 from werkzeug.routing import BuildError
@@ -17,6 +15,7 @@ from billing.reports.schemas import YearQuerySchema
 from core.auth import acting_user
 from core.db import db_session
 from core.errors import ValidationFailed
+from core.views import download_response
 from registry.deadlines.services import GROUP_LABELS, group_deadlines
 
 bp = Blueprint("billing_reports", __name__, template_folder=billing.TEMPLATES)
@@ -67,20 +66,6 @@ def _year() -> int | None:
         ) from exc
 
 
-def _download(content: bytes, media_type: str, filename: str):
-    response = send_file(
-        io.BytesIO(content),
-        mimetype=media_type,
-        as_attachment=True,
-        download_name=filename,
-        etag=False,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 def _overview():
     return services.overview_for_user(db_session, acting_user(), _year(), services.local_today())
 
@@ -111,14 +96,18 @@ def overview():
 @login_required
 def overview_pdf():
     o = _overview()
-    return _download(outputs.overview_pdf(o), outputs.PDF_MEDIA_TYPE, outputs.overview_filename(o, "pdf"))
+    return download_response(
+        outputs.overview_pdf(o), outputs.PDF_MEDIA_TYPE, outputs.overview_filename(o, "pdf")
+    )
 
 
 @bp.get("/oversikt/oversikt.csv")
 @login_required
 def overview_csv():
     o = _overview()
-    return _download(outputs.overview_csv(o), outputs.CSV_MEDIA_TYPE, outputs.overview_filename(o, "csv"))
+    return download_response(
+        outputs.overview_csv(o), outputs.CSV_MEDIA_TYPE, outputs.overview_filename(o, "csv")
+    )
 
 
 @bp.get("/oversikt/nationell")
@@ -137,11 +126,15 @@ def national():
 @login_required
 def national_pdf():
     o = _national()
-    return _download(outputs.national_pdf(o), outputs.PDF_MEDIA_TYPE, outputs.national_filename(o, "pdf"))
+    return download_response(
+        outputs.national_pdf(o), outputs.PDF_MEDIA_TYPE, outputs.national_filename(o, "pdf")
+    )
 
 
 @bp.get("/oversikt/nationell/nationell-oversikt.csv")
 @login_required
 def national_csv():
     o = _national()
-    return _download(outputs.national_csv(o), outputs.CSV_MEDIA_TYPE, outputs.national_filename(o, "csv"))
+    return download_response(
+        outputs.national_csv(o), outputs.CSV_MEDIA_TYPE, outputs.national_filename(o, "csv")
+    )

@@ -4,9 +4,7 @@ unlink. Validation and the status rules are the services' (and so the API's)."""
 
 from __future__ import annotations
 
-import io
-
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from werkzeug.routing import BuildError
 
@@ -18,6 +16,7 @@ from core.auth import acting_user
 from core.db import db_session
 from core.errors import ValidationFailed
 from core.schemas import MAX_ID
+from core.views import download_response
 from registry.agreements.services import format_size
 
 bp = Blueprint(
@@ -47,17 +46,7 @@ def form_id(text: str | None) -> int | None:
 def pdf_response(version, pdf: bytes):
     """The contract PDF as a download named after the agreement and version; not cached, since a
     draft changes and every copy is the parties' business only."""
-    response = send_file(
-        io.BytesIO(pdf),
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=render.pdf_filename(version),
-        etag=False,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return download_response(pdf, "application/pdf", render.pdf_filename(version))
 
 
 def version_url(version) -> str | None:

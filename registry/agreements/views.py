@@ -4,10 +4,9 @@ and the create and edit forms with their parties. Validation is the services' (a
 from __future__ import annotations
 
 import base64
-import io
 import re
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import select
 
@@ -17,7 +16,7 @@ from core.errors import PermissionDenied, ValidationFailed
 from core.models import Municipality, User
 from core.permissions import can
 from core.services import load_or_raise
-from core.views import Page, page_arg
+from core.views import Page, download_response, page_arg
 from registry import TEMPLATES
 from registry.agreements import services
 from registry.agreements.schemas import AgreementQuerySchema
@@ -396,16 +395,7 @@ def attachment_upload(agreement_id: int):
 def attachment_response(attachment: AgreementAttachment):
     """The stored bytes as a download: stored media type, the (cleaned) original name, no sniffing,
     not cached by shared caches, and the sha256 so the receiver can check the file."""
-    response = send_file(
-        io.BytesIO(attachment.content),
-        mimetype=attachment.media_type,
-        as_attachment=True,
-        download_name=attachment.filename,
-        etag=False,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
+    response = download_response(attachment.content, attachment.media_type, attachment.filename)
     digest = base64.b64encode(bytes.fromhex(attachment.sha256)).decode("ascii")
     response.headers["Repr-Digest"] = f"sha-256=:{digest}:"
     return response
