@@ -32,13 +32,13 @@ from decimal import Decimal
 from sqlalchemy import extract, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from billing.followup.hamburg import net_invoiced_query
 from billing.models import (
     FOLLOWUP_STATUS_LABELS,
     RECONCILIATION_STATUS_LABELS,
     AnnualFollowup,
     FollowupStatus,
     Invoice,
-    InvoiceStatus,
     Reconciliation,
     ReconciliationStatus,
 )
@@ -234,13 +234,13 @@ def followup_year_for(year: int, today: dt.date) -> int:
 
 def _money_rows(session: Session, first: dt.date, last: dt.date, municipality_id: int | None = None):
     """(agreement_id, seller_id, buyer_id, year, month, net) of issued invoices and credit notes whose
-    period start (the credited invoice's, for a credit note) is in first..last, summed."""
-    original = aliased(Invoice)
-    start = func.coalesce(original.period_start, Invoice.period_start)
+    period start (the credited invoice's, for a credit note) is in first..last, summed: the follow-up's
+    rule (billing.followup.hamburg.net_invoiced_query)."""
+    query, start = net_invoiced_query()
     year = extract("year", start)
     month = extract("month", start)
     stmt = (
-        select(
+        query.add_columns(
             Invoice.agreement_id,
             Invoice.seller_municipality_id,
             Invoice.buyer_municipality_id,
@@ -248,8 +248,7 @@ def _money_rows(session: Session, first: dt.date, last: dt.date, municipality_id
             month,
             func.sum(Invoice.net_amount),
         )
-        .outerjoin(original, Invoice.original_invoice_id == original.id)
-        .where(Invoice.status == InvoiceStatus.ISSUED, start >= first, start <= last)
+        .where(start >= first, start <= last)
         .group_by(
             Invoice.agreement_id, Invoice.seller_municipality_id, Invoice.buyer_municipality_id, year, month
         )
